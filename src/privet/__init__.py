@@ -1,0 +1,1 @@
+"""privet: the privacy notice as data, enforced."""

@@ -1,0 +1,3 @@
+from privet.cli import app
+
+app()

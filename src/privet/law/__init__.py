@@ -1,0 +1,1 @@
+"""Privacy law as data: jurisdictions, rights, and (later) deadlines and verification standards."""

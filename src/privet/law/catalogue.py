@@ -1,0 +1,52 @@
+"""The jurisdiction catalogue shipped with privet, read from the package's own data files."""
+
+from __future__ import annotations
+
+from functools import cache
+from importlib import resources
+
+import yaml
+from pydantic import BaseModel, ConfigDict
+
+from privet.law.vocabulary import Regime
+
+
+class Jurisdiction(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    key: str
+    name: str
+    country: str
+    regime: Regime
+    legal_basis_required: bool = False
+    cite: str
+
+
+class Catalogue(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    jurisdictions: dict[str, Jurisdiction]
+    groups: dict[str, tuple[str, ...]]
+    adequacy: dict[Regime, frozenset[str]]
+
+    def expand(self, keys: tuple[str, ...]) -> tuple[str, ...]:
+        """Group keys replaced by their members, in order, without repeats."""
+        out: dict[str, None] = {}
+        for key in keys:
+            for member in self.groups.get(key, (key,)):
+                out[member] = None
+        return tuple(out)
+
+    def known(self, key: str) -> bool:
+        return key in self.jurisdictions or key in self.groups
+
+    def adequate(self, exporter: Regime, country: str) -> bool:
+        return country in self.adequacy.get(exporter, frozenset())
+
+
+@cache
+def catalogue() -> Catalogue:
+    # Package data shipped with privet, not the user's files: see docs/architecture.md.
+    raw = yaml.safe_load(resources.files("privet.law").joinpath("data/jurisdictions.yml").read_text("utf-8"))
+    juris = {k: {"key": k, **v} for k, v in raw["jurisdictions"].items()}
+    return Catalogue.model_validate({**raw, "jurisdictions": juris})

@@ -1,0 +1,67 @@
+"""Datasets: the collections and fields where personal data actually lives (the idea of Fides datasets)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from enum import StrEnum
+
+from pydantic import Field as PydanticField
+
+from privet.manifest.base import Entry, Model
+
+
+class Direction(StrEnum):
+    TO = "to"  # values flow from this field to the referenced one
+    FROM = "from"  # values flow from the referenced field into this one
+
+
+class Reference(Model):
+    to: str  # "dataset.collection.field" (nested fields joined with dots after the collection)
+    direction: Direction | None = None  # None: both ways
+
+
+class Field(Model):
+    categories: tuple[str, ...] = ()
+    description: str = ""
+    identity: str | None = None  # the identity type this field holds: email, phone_number, user_id ...
+    references: tuple[Reference, ...] = ()
+    primary_key: bool = False
+    data_type: str | None = None
+    masking: str | None = None  # erasure strategy override
+    length: int | None = None
+    fields: dict[str, Field] = PydanticField(default_factory=dict)  # nested object fields
+    inferred: bool = False
+
+
+class DatasetCollection(Model):
+    description: str = ""
+    fields: dict[str, Field]
+    after: tuple[str, ...] = ()  # "dataset.collection" to read before this one
+    erase_after: tuple[str, ...] = ()  # "dataset.collection" to erase before this one
+    skip_processing: bool = False
+    inferred: bool = False
+
+
+class Dataset(Entry):
+    system: str | None = None
+    collections: dict[str, DatasetCollection]
+
+    def walk_fields(self) -> Iterator[tuple[str, tuple[str, ...], Field]]:
+        """(collection, field path, field) for every field, nested ones included."""
+        for cname, collection in self.collections.items():
+            stack: list[tuple[tuple[str, ...], Field]] = [((n,), f) for n, f in collection.fields.items()]
+            while stack:
+                path, fld = stack.pop(0)
+                yield cname, path, fld
+                stack[0:0] = [((*path, n), f) for n, f in fld.fields.items()]
+
+
+class IdentityType(StrEnum):
+    EMAIL = "email"
+    PHONE_NUMBER = "phone_number"
+    USER_ID = "user_id"
+    DEVICE_SERIAL = "device_serial"
+    DEVICE_ID = "device_id"
+    COOKIE_ID = "cookie_id"
+    ORDER_ID = "order_id"
+    EXTERNAL_ID = "external_id"

@@ -1,0 +1,78 @@
+"""A lint rule is a code, a one-line rationale and a check that yields findings at manifest paths."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+
+from privet.law.catalogue import Catalogue, catalogue
+from privet.manifest.diagnostics import Diagnostic, Severity
+from privet.manifest.loader import LoadedManifest
+from privet.manifest.model import Manifest
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    path: tuple[str | int, ...]
+    message: str
+    hint: str | None = None
+    severity: Severity = Severity.ERROR
+    key_position: bool = False  # point at the key rather than its value
+
+
+@dataclass(frozen=True)
+class LintContext:
+    manifest: Manifest
+    law: Catalogue = field(default_factory=catalogue)
+
+    def jurisdictions_of(self, keys: Sequence[str]) -> tuple[str, ...]:
+        return self.law.expand(tuple(keys) or self.manifest.notice.jurisdictions)
+
+
+Check = Callable[[LintContext], Iterable[Finding]]
+
+
+@dataclass(frozen=True)
+class Rule:
+    code: str
+    name: str
+    rationale: str
+    check: Check
+
+
+_BUILTIN: list[Rule] = []
+
+
+def rule(code: str, name: str, rationale: str) -> Callable[[Check], Check]:
+    def register(check: Check) -> Check:
+        _BUILTIN.append(Rule(code, name, rationale, check))
+        return check
+
+    return register
+
+
+def builtin_rules() -> list[Rule]:
+    # Importing the rule modules registers them.
+    from privet.manifest.lint import practice, references  # noqa: F401
+
+    return list(_BUILTIN)
+
+
+def lint(loaded: LoadedManifest, rules: Iterable[Rule] | None = None) -> list[Diagnostic]:
+    ctx = LintContext(loaded.manifest)
+    out: list[Diagnostic] = []
+    for r in builtin_rules() if rules is None else rules:
+        for f in r.check(ctx):
+            where = loaded.index.key_location(f.path) if f.key_position else loaded.index.locate(f.path)
+            out.append(Diagnostic(r.code, f.message, where, f.severity, f.hint))
+    return sorted(out, key=_order)
+
+
+def _order(d: Diagnostic) -> tuple[str, int, int, str]:
+    loc = d.location
+    return (loc.file, loc.line, loc.column, d.code) if loc else ("", 0, 0, d.code)
+
+
+def iter_paths(prefix: tuple[str | int, ...], values: Sequence[str]) -> Iterator[tuple[tuple[str | int, ...], str]]:
+    for i, value in enumerate(values):
+        yield (*prefix, i), value

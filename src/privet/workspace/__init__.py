@@ -1,0 +1,1 @@
+"""A workspace on disk: the manifest folder, settings and database location. Reads files for the core."""

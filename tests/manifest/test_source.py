@@ -1,0 +1,67 @@
+"""Parsing YAML text: every failure is a clear error naming file, line and column."""
+
+from __future__ import annotations
+
+import pytest
+
+from privet.manifest.diagnostics import ManifestUnreadable
+from privet.manifest.source import parse_yaml
+
+
+def error_of(text: str) -> str:
+    with pytest.raises(ManifestUnreadable) as info:
+        parse_yaml(text, "m.yml")
+    (diag,) = info.value.diagnostics
+    return diag.render()
+
+
+def test_values_and_locations() -> None:
+    doc = parse_yaml("a:\n  b: [1, two, true, null, 2.5]\n  when: 2024-12-13\n", "m.yml")
+    assert doc.data == {"a": {"b": [1, "two", True, None, 2.5], "when": "2024-12-13"}}
+    assert str(doc.locate(("a", "b", 1))) == "m.yml:2:10"
+    assert str(doc.key_location(("a", "when"))) == "m.yml:3:3"
+    # A path that does not exist points at the deepest part that does.
+    assert str(doc.locate(("a", "missing"))) == "m.yml:2:3"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("a: [1, 2\nb: 3\n", "m.yml:2:2: P001 YAML syntax error"),
+        ("a:\n  b: 1\n   c: 2\n", "m.yml:3:5: P001 YAML syntax error"),
+        ("a: 1\na: 2\n", "m.yml:2:1: P005 duplicate key 'a'"),
+        ("a:\n  b: 1\n  b: 2\n", "m.yml:3:3: P005 duplicate key 'b'"),
+        ("base: &b {x: 1}\nother:\n  <<: *b\n", "m.yml:3:3: P006 YAML merge keys"),
+        ("? [a, b]\n: 1\n", "m.yml:1:3: P006 mapping keys must be plain scalars"),
+        ("a: !!python/object:os.system x\n", "m.yml:1:4: P006 unsupported YAML tag"),
+    ],
+)
+def test_syntax_errors_name_the_place(text: str, expected: str) -> None:
+    assert error_of(text).startswith(expected)
+
+
+def test_alias_bomb_is_refused_not_expanded() -> None:
+    lines = ['l0: &l0 ["lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol", "lol"]']
+    for i in range(1, 10):
+        prev = f"*l{i - 1}"
+        lines.append(f"l{i}: &l{i} [{', '.join([prev] * 9)}]")
+    message = error_of("\n".join(lines) + "\n")
+    assert "P004" in message
+    assert "alias" in message
+
+
+def test_modest_aliases_are_fine() -> None:
+    doc = parse_yaml("x: &x [1, 2]\ny: *x\nz: *x\n", "m.yml")
+    assert doc.data == {"x": [1, 2], "y": [1, 2], "z": [1, 2]}
+
+
+def test_recursive_alias_is_refused() -> None:
+    assert "P004" in error_of("a: &a [*a]\n")
+
+
+def test_empty_document() -> None:
+    assert parse_yaml("# nothing\n", "m.yml").data is None
+
+
+def test_tags_on_collections_are_refused() -> None:
+    assert "P006 unsupported YAML tag tag:yaml.org,2002:set" in error_of("a: !!set {x, y}\n")

@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/privet demo
+	$(BIN)/privet demo --manifest examples/anker --output demo-output
 
 test: $(STAMP)
 	$(BIN)/ruff check src tests bench

@@ -13,6 +13,7 @@ from rich.console import Console
 from privet.manifest.diagnostics import Diagnostic, ManifestUnreadable, Severity
 from privet.manifest.lint import lint
 from privet.manifest.loader import LoadedManifest
+from privet.workspace.files import write_atomic
 from privet.workspace.manifest_files import load_manifest
 
 app = typer.Typer(
@@ -86,6 +87,182 @@ def check(
         out.print(summary + (f"{errors} error(s), {warnings} warning(s)" if findings else "clean"))
     if failing:
         raise typer.Exit(EXIT_FINDINGS)
+
+
+class NoticeFormat(StrEnum):
+    HTML = "html"
+    MD = "md"
+
+
+class RopaFormat(StrEnum):
+    CSV = "csv"
+    XLSX = "xlsx"
+
+
+class DisclosuresFormat(StrEnum):
+    HTML = "html"
+    MD = "md"
+    JSON = "json"
+
+
+class DiffFormat(StrEnum):
+    TEXT = "text"
+    MD = "md"
+    JSON = "json"
+
+
+OutputFile = Annotated[Path, typer.Option("--output", "-o", help="Where to write; the file is replaced whole.")]
+
+
+def _emit(path: Path, data: str | bytes, what: str) -> None:
+    write_atomic(path, data)
+    out.print(f"wrote {what} to {path}")
+
+
+@app.command()
+def notice(
+    directory: ManifestDir,
+    output: OutputFile,
+    output_format: Annotated[NoticeFormat, typer.Option("--format")] = NoticeFormat.HTML,
+) -> None:
+    """Generate the privacy notice."""
+    from privet.reports.notice import render_notice
+
+    _emit(output, render_notice(_load_or_exit(directory).manifest, output_format.value), "the notice")
+
+
+@app.command()
+def ropa(
+    directory: ManifestDir,
+    output: OutputFile,
+    output_format: Annotated[RopaFormat, typer.Option("--format")] = RopaFormat.CSV,
+) -> None:
+    """Generate the GDPR Art. 30(1) record of processing activities."""
+    from privet.reports.ropa import ropa_csv, ropa_xlsx
+
+    m = _load_or_exit(directory).manifest
+    _emit(output, ropa_csv(m) if output_format is RopaFormat.CSV else ropa_xlsx(m), "the record of processing")
+
+
+@app.command()
+def disclosures(
+    directory: ManifestDir,
+    output: OutputFile,
+    output_format: Annotated[DisclosuresFormat, typer.Option("--format")] = DisclosuresFormat.HTML,
+) -> None:
+    """Generate the US state disclosure tables."""
+    from privet.reports.disclosures import render_disclosures
+
+    m = _load_or_exit(directory).manifest
+    _emit(output, render_disclosures(m, output_format.value), "the US state disclosures")
+
+
+@app.command()
+def graph(
+    directory: ManifestDir,
+    output: OutputFile,
+    dot: Annotated[bool, typer.Option(help="Write Graphviz DOT instead of SVG.")] = False,
+) -> None:
+    """Draw the data flow: sources, systems, recipients, countries."""
+    from privet.reports.graph import graph_dot, graph_svg
+
+    m = _load_or_exit(directory).manifest
+    _emit(output, graph_dot(m) if dot else graph_svg(m), "the data-flow graph")
+
+
+@app.command()
+def diff(
+    old: Annotated[Path, typer.Argument(help="The manifest before.")],
+    new: Annotated[Path, typer.Argument(help="The manifest after.")],
+    output_format: Annotated[DiffFormat, typer.Option("--format")] = DiffFormat.TEXT,
+    fail_on_material: Annotated[bool, typer.Option(help="Exit 1 when a change is material.")] = False,
+) -> None:
+    """List the changes between two manifests, each classed material or not, with the reason."""
+    from privet.reports.diff import diff_manifests, render_diff
+
+    changes = diff_manifests(_load_or_exit(old).manifest, _load_or_exit(new).manifest)
+    out.print(render_diff(changes, output_format.value), markup=False)
+    if fail_on_material and any(c.material for c in changes):
+        raise typer.Exit(EXIT_FINDINGS)
+
+
+@app.command("import-fides")
+def import_fides(
+    source: Annotated[Path, typer.Argument(help="A Fides dataset or system YAML file.")],
+    output: Annotated[Path, typer.Option("--output", "-o", help="The manifest folder to write into.")],
+    force: Annotated[bool, typer.Option(help="Replace an earlier import of the same file.")] = False,
+) -> None:
+    """Turn Fides dataset and system YAML into manifest entries."""
+    from privet.manifest.fides import FidesFormatError, import_fides_text
+
+    try:
+        result = import_fides_text(source.read_text("utf-8"), str(source))
+    except (OSError, UnicodeDecodeError) as exc:
+        err.print(f"{source}: cannot read the file: {exc}", markup=False)
+        raise typer.Exit(EXIT_UNREADABLE) from None
+    except FidesFormatError as exc:
+        err.print(f"not a Fides file: {exc}", markup=False)
+        raise typer.Exit(EXIT_UNREADABLE) from None
+    target = output / f"fides-{source.stem}.yml"
+    if target.exists() and not force:
+        err.print(f"{target} exists; pass --force to replace it", markup=False)
+        raise typer.Exit(EXIT_UNREADABLE)
+    _emit(target, result.to_yaml(), "the manifest entries")
+    for warning in result.warnings:
+        err.print(f"warning: {warning}", markup=False)
+
+
+@app.command("export-fides")
+def export_fides(directory: ManifestDir, output: OutputFile) -> None:
+    """Write the manifest's datasets and systems as Fides YAML."""
+    from privet.manifest.fides import export_fides_text
+
+    _emit(output, export_fides_text(_load_or_exit(directory).manifest), "the Fides YAML")
+
+
+@app.command("lint-rules")
+def lint_rules() -> None:
+    """List every lint rule with its code and rationale."""
+    from privet.manifest.lint import builtin_rules
+
+    for r in builtin_rules():
+        out.print(f"{r.code}  {r.name:<22} {r.rationale}", markup=False)
+
+
+class TaxonomySection(StrEnum):
+    CATEGORIES = "categories"
+    PURPOSES = "purposes"
+    SUBJECTS = "subjects"
+    LEGAL_BASES = "legal_bases"
+    SPECIAL_CONDITIONS = "special_conditions"
+
+
+@app.command()
+def taxonomy(section: Annotated[TaxonomySection, typer.Argument()] = TaxonomySection.CATEGORIES) -> None:
+    """Show the default taxonomy: keys, names and flags."""
+    from privet.taxonomy.defaults import default_taxonomy
+
+    entries = getattr(default_taxonomy(), section.value)
+    for key, entry in entries.items():
+        flags = sorted(getattr(entry, "sensitive", ())) or sorted(getattr(entry, "tags", ()))
+        out.print(f"{key:<55} {entry.name}" + (f"  [{', '.join(flags)}]" if flags else ""), markup=False)
+
+
+@app.command()
+def demo(
+    manifest: Annotated[Path, typer.Option(help="The manifest to run on.")] = Path("examples/anker"),
+    output: Annotated[Path, typer.Option("--output", "-o", help="Where the generated documents go.")] = Path(
+        "demo-output"
+    ),
+) -> None:
+    """Run privet end to end on a manifest and write every generated document to a folder."""
+    from privet.workspace.demo import DemoFailed, run_demo
+
+    try:
+        run_demo(manifest, output, out)
+    except DemoFailed as exc:
+        err.print(f"demo failed: {exc}", markup=False)
+        raise typer.Exit(EXIT_FINDINGS) from None
 
 
 def main() -> None:  # pragma: no cover

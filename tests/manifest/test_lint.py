@@ -20,7 +20,7 @@ def findings(folder: Path) -> list[str]:
 
 
 def codes(folder: Path) -> list[str]:
-    return [d.code for d in lint(load_manifest(folder))]
+    return sorted(d.code for d in lint(load_manifest(folder)))
 
 
 def test_the_minimal_manifest_is_clean(make_manifest: MakeManifest) -> None:
@@ -150,8 +150,8 @@ def test_L008_every_activity_has_retention(make_manifest: MakeManifest) -> None:
 def test_L009_reference_cycle_unless_ordered(make_manifest: MakeManifest) -> None:
     def cycle(data: dict[str, Any]) -> None:
         customers = data["datasets"]["shop_db"]["collections"]["customers"]["fields"]
+        # orders.customer_id already takes its value from customers.id: customers -> orders.
         customers["last_order"] = {"references": [{"to": "shop_db.orders.id", "direction": "from"}]}
-        data["datasets"]["shop_db"]["collections"]["orders"]["fields"]["customer_id"]["references"][0]["direction"] = "to"
 
     folder = make_manifest(cycle)
     assert codes(folder) == ["L009"]

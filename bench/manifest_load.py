@@ -105,8 +105,10 @@ def main() -> None:
         print(json.dumps(worker(args.worker)))
         return
     sizes = [int(s) for s in args.sizes.split(",")]
-    print(f"{'systems':>8} {'activities':>10} {'MiB yaml':>9} {'load s':>7} {'check s':>8} {'total s':>8} "
-          f"{'peak MiB':>9} {'us/activity':>12}")
+    print(
+        f"{'systems':>8} {'activities':>10} {'MiB yaml':>9} {'load s':>7} {'check s':>8} {'total s':>8} "
+        f"{'peak MiB':>9} {'us/activity':>12}"
+    )
     for n in sizes:
         with tempfile.TemporaryDirectory() as tmp:
             root = Path(tmp) / "manifest"
@@ -117,8 +119,10 @@ def main() -> None:
                 raise SystemExit(res.stderr or res.stdout)
             r = json.loads(res.stdout)
             per = r["total_s"] / r["activities"] * 1e6
-            print(f"{n:>8} {int(r['activities']):>10} {size:>9.1f} {r['load_s']:>7.2f} {r['check_s']:>8.2f} "
-                  f"{r['total_s']:>8.2f} {r['peak_mib']:>9.0f} {per:>12.1f}")
+            print(
+                f"{n:>8} {int(r['activities']):>10} {size:>9.1f} {r['load_s']:>7.2f} {r['check_s']:>8.2f} "
+                f"{r['total_s']:>8.2f} {r['peak_mib']:>9.0f} {per:>12.1f}"
+            )
     print("reference (ANCHORS.md, not re-measured here): `fides evaluate` on 3,000 systems took 29.9 s")
 
 

@@ -10,6 +10,9 @@ from typing import Any
 import pytest
 import yaml
 
+from privet.manifest.model import Manifest
+from tests.world import World
+
 FIXTURES = Path(__file__).parent / "fixtures"
 MINIMAL = FIXTURES / "minimal"
 REPO = Path(__file__).parent.parent
@@ -36,3 +39,15 @@ def make_manifest(tmp_path: Path) -> Callable[[Edit | None], Path]:
         return edited_manifest(tmp_path / f"m{next(counter)}", edit)
 
     return make
+
+
+@pytest.fixture(scope="session")
+def policy_manifest() -> Manifest:
+    from tests.world import policy_manifest as load
+
+    return load()
+
+
+@pytest.fixture
+def world(policy_manifest: Manifest) -> World:
+    return World(policy_manifest)

@@ -69,7 +69,10 @@ def test_unresolved_dataset_reference(make_manifest: MakeManifest) -> None:
         )
 
     (msg,) = findings(make_manifest(edit))
-    assert "unknown dataset field (dataset.collection.field) shop_db.customer.id; did you mean shop_db.customers.id?" in msg
+    assert (
+        "unknown dataset field (dataset.collection.field) shop_db.customer.id; did you mean shop_db.customers.id?"
+        in msg
+    )
 
 
 def test_L001_basis_missing_for_a_gdpr_jurisdiction(make_manifest: MakeManifest) -> None:
@@ -100,7 +103,9 @@ def test_L003_sensitive_data_never_for_targeted_ads(make_manifest: MakeManifest)
 def test_L004_special_categories_need_an_art9_condition(make_manifest: MakeManifest) -> None:
     folder = make_manifest(edit_activity("accounts", categories=["user.health_and_medical"]))
     assert codes(folder) == ["L004"]
-    fixed = make_manifest(edit_activity("accounts", categories=["user.health_and_medical"], special_condition="explicit_consent"))
+    fixed = make_manifest(
+        edit_activity("accounts", categories=["user.health_and_medical"], special_condition="explicit_consent")
+    )
     assert codes(fixed) == []
 
 

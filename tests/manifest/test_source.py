@@ -65,3 +65,8 @@ def test_empty_document() -> None:
 
 def test_tags_on_collections_are_refused() -> None:
     assert "P006 unsupported YAML tag tag:yaml.org,2002:set" in error_of("a: !!set {x, y}\n")
+
+
+def test_yes_no_on_off_stay_text_as_in_yaml_1_2() -> None:
+    doc = parse_yaml("countries: [NO, SE]\nflag: true\nother: off\n", "m.yml")
+    assert doc.data == {"countries": ["NO", "SE"], "flag": True, "other": "off"}

@@ -28,6 +28,8 @@ class Catalogue(BaseModel):
     jurisdictions: dict[str, Jurisdiction]
     groups: dict[str, tuple[str, ...]]
     adequacy: dict[Regime, frozenset[str]]
+    eea_members: frozenset[str] = frozenset()
+    home: dict[Regime, frozenset[str]] = {}
 
     def expand(self, keys: tuple[str, ...]) -> tuple[str, ...]:
         """Group keys replaced by their members, in order, without repeats."""
@@ -40,8 +42,18 @@ class Catalogue(BaseModel):
     def known(self, key: str) -> bool:
         return key in self.jurisdictions or key in self.groups
 
+    def region_of(self, country: str) -> str:
+        """EEA for a member state (adequacy lists and transfer rules speak of the EEA as one)."""
+        return "EEA" if country in self.eea_members else country
+
+    def domestic(self, exporter: Regime, country: str) -> bool:
+        """Data staying where the exporter's law applies is no international transfer."""
+        return self.region_of(country) in self.home.get(exporter, frozenset())
+
     def adequate(self, exporter: Regime, country: str) -> bool:
-        return country in self.adequacy.get(exporter, frozenset())
+        """Domestic, or covered by an adequacy finding of the exporter's law."""
+        region = self.region_of(country)
+        return self.domestic(exporter, country) or region in self.adequacy.get(exporter, frozenset())
 
 
 @cache

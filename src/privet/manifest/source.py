@@ -32,9 +32,7 @@ _FLOAT = "tag:yaml.org,2002:float"
 _NULL = "tag:yaml.org,2002:null"
 _SEQ = "tag:yaml.org,2002:seq"
 _MAP = "tag:yaml.org,2002:map"
-_PLAIN_TAGS = frozenset(
-    {_BOOL, _INT, _FLOAT, _NULL, "tag:yaml.org,2002:str", "tag:yaml.org,2002:timestamp"}
-)
+_PLAIN_TAGS = frozenset({_BOOL, _INT, _FLOAT, _NULL, "tag:yaml.org,2002:str", "tag:yaml.org,2002:timestamp"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +159,9 @@ class _Builder:
         tag = node.tag
         if tag not in _PLAIN_TAGS:
             raise self._fail("P006", f"unsupported YAML tag {tag}", node, "remove the tag; write plain values")
+        if tag == _BOOL and node.value.lower() not in ("true", "false"):
+            # YAML 1.1 reads yes/no/on/off (and Norway's country code NO) as booleans; YAML 1.2 and people do not.
+            return node.value
         if tag in (_BOOL, _INT, _FLOAT, _NULL):
             return self.scalars.construct_object(node)
         # Dates and every other tag stay text; the models parse them and report errors with the place.

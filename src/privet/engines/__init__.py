@@ -1,0 +1,1 @@
+"""Bulk execution of plans made by the core: Arrow/NumPy/DuckDB locally (Spark later)."""

@@ -45,6 +45,7 @@ class RightsOffer(Entry):
     verification: str = ""  # how identity is verified, in the notice's words
     agents: str = ""  # how authorised agents prove authority
     appeal: str = ""  # how to appeal a decision
+    appeal_window: PeriodField | None = None  # how long after a decision the company accepts appeals
     notes: tuple[str, ...] = ()
 
 

@@ -1,0 +1,1 @@
+"""Data-subject requests: intake, the lifecycle as a transition table, verification, agents and deadlines."""

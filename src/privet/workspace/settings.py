@@ -53,7 +53,9 @@ def load_settings(root: Path, env: Mapping[str, str] | None = None) -> Settings:
     env = os.environ if env is None else env
     path = root / SETTINGS_FILE
     if not path.is_file():
-        raise SettingsError(f"{root} is not a privet workspace (no {SETTINGS_FILE}); create one with: privet init {root}")
+        raise SettingsError(
+            f"{root} is not a privet workspace (no {SETTINGS_FILE}); create one with: privet init {root}"
+        )
     try:
         data = tomllib.loads(path.read_text("utf-8"))
     except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:

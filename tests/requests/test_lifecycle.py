@@ -149,3 +149,11 @@ def test_no_sequence_reaches_an_illegal_state(kind: Right, events: list[Event]) 
         assert all(isinstance(e, SendMessage | StartFulfilment) or e.on for e in effects)
     if State.EXTENDED in trail:
         assert r.extended
+
+
+def test_the_first_answer_survives_an_appeal() -> None:
+    r, _ = advance(request(), Event(EventKind.DENY, reasons=("no such data",)), NOW)
+    later = NOW + dt.timedelta(days=3)
+    r, _ = advance(r, Event(EventKind.APPEAL, text="there is", appeal_dates=APPEAL_DATES), later)
+    r, _ = advance(r, Event(EventKind.DECIDE_APPEAL, outcome="reversed", reasons=("found it",)), later)
+    assert (r.responded_at, r.response_state) == (NOW, State.DENIED)

@@ -150,6 +150,8 @@ def advance(request: Request, event: Event, now: dt.datetime) -> tuple[Request, 
             pass
     if target in CLOSED or target is State.APPEAL_DECIDED:
         changes["closed_at"] = now
+    if target in CLOSED and request.responded_at is None:
+        changes |= {"responded_at": now, "response_state": target}
     message = _MESSAGES.get(event.kind)
     if message is not None:
         effects.insert(0, SendMessage(request.request_id, message, event.reasons))

@@ -103,6 +103,9 @@ class Request:
     appeal_dates: Dates | None = None
     appeal_outcome: str | None = None  # "upheld" (original decision stands) or "reversed"
     closed_at: dt.datetime | None = None
+    # The first answer the person got, kept when an appeal reopens the request (CCPA 7102 counts it).
+    responded_at: dt.datetime | None = None
+    response_state: State | None = None
     dedupe_key: str | None = None  # equal for repeated submissions of the same request
     notes: tuple[str, ...] = field(default=())
 

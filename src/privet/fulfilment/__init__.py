@@ -1,0 +1,1 @@
+"""Fulfilment: plans over the datasets graph, access packages, correction, restriction and erasure."""

@@ -153,6 +153,8 @@ def advance(request: Request, event: Event, now: dt.datetime) -> tuple[Request, 
     if target in CLOSED and request.responded_at is None:
         changes |= {"responded_at": now, "response_state": target}
     message = _MESSAGES.get(event.kind)
+    if event.kind is EventKind.BEGIN_VERIFICATION and event.method != "email_code":
+        message = None  # account sign-in and matching send no code
     if message is not None:
         effects.insert(0, SendMessage(request.request_id, message, event.reasons))
     return dataclasses.replace(request, **changes), effects  # type: ignore[arg-type]

@@ -8,6 +8,7 @@ from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
+from privet.audit import AuditEntry, next_entry
 from privet.requests.model import CLOSED, FINAL, Request
 from privet.requests.ports import OutboxItem, Reminder, StaleRequest
 
@@ -83,3 +84,12 @@ class MemoryScheduler:
 @contextmanager
 def no_transaction() -> Iterator[None]:
     yield
+
+
+class MemoryAudit:
+    def __init__(self) -> None:
+        self.entries: list[AuditEntry] = []
+
+    def record(self, at: dt.datetime, actor: str, action: str, subject_ref: str, payload: Mapping[str, Any]) -> None:
+        prev = self.entries[-1] if self.entries else None
+        self.entries.append(next_entry(prev, at, actor, action, subject_ref, payload))

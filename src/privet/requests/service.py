@@ -15,7 +15,6 @@ from typing import Any, Protocol
 from privet.manifest.model import Manifest
 from privet.requests.intake import Submission, appeal_terms, receive
 from privet.requests.lifecycle import (
-    Effect,
     Event,
     EventKind,
     MessageKind,
@@ -102,21 +101,26 @@ class RequestService:
     def act(self, request_id: str, event: Event, now: dt.datetime, actor: str = "system",
             extra: Mapping[str, str] | None = None) -> Request:  # fmt: skip
         """One step of the lifecycle, recorded and carried out."""
+        request = self.get(request_id)
+        updated, effects = advance(request, event, now)
+        # Render every message before writing anything: a message that cannot be written stops the step whole.
+        outgoing = [self._message(updated, e, now, extra or {}) for e in effects if isinstance(e, SendMessage)]
+        payload: dict[str, Any] = {"from": request.state.value, "to": updated.state.value}
+        for name in ("method", "level", "outcome"):
+            if getattr(event, name):
+                payload[name] = getattr(event, name)
+        if event.reasons:
+            payload["reasons"] = list(event.reasons)
         with self.unit_of_work():
-            request = self.get(request_id)
-            updated, effects = advance(request, event, now)
             self.store.save(updated, expected_state=request.state.value)
-            payload: dict[str, Any] = {"from": request.state.value, "to": updated.state.value}
-            if event.reasons:
-                payload["reasons"] = list(event.reasons)
-            if event.method:
-                payload["method"] = event.method
-            if event.level:
-                payload["level"] = event.level
-            if event.outcome:
-                payload["outcome"] = event.outcome
             self._audit(now, event.actor if event.actor != "system" else actor, event.kind.value, updated, payload)
-            self._carry_out(updated, effects, now, extra or {})
+            for item in outgoing:
+                self.outbox.enqueue(item)
+            for effect in effects:
+                if isinstance(effect, StartFulfilment):
+                    self.scheduler.start_fulfilment(effect.request_id)
+                elif isinstance(effect, ScheduleReminder):
+                    self.scheduler.remind(Reminder(effect.request_id, effect.on, effect.what))
         return updated
 
     def appeal(self, request_id: str, text: str, now: dt.datetime, actor: str = "requester") -> Request:
@@ -125,28 +129,20 @@ class RequestService:
         event = Event(EventKind.APPEAL, text=text, appeal_dates=dates, appeal_window_ends=window_ends, actor=actor)
         return self.act(request_id, event, now, actor)
 
-    def _carry_out(self, request: Request, effects: Sequence[Effect], now: dt.datetime,
-                   extra: Mapping[str, str]) -> None:  # fmt: skip
-        for effect in effects:
-            if isinstance(effect, SendMessage):
-                message = self.render(effect.message, request, effect.reasons, extra)
-                self.outbox.enqueue(
-                    OutboxItem(
-                        message_id=secrets.token_hex(8),
-                        request_id=request.request_id,
-                        kind=effect.message.value,
-                        to=message.to,
-                        subject=message.subject,
-                        body=message.text,
-                        html=message.html,
-                        language=message.language,
-                        created_at=now,
-                    )
-                )
-            elif isinstance(effect, StartFulfilment):
-                self.scheduler.start_fulfilment(effect.request_id)
-            elif isinstance(effect, ScheduleReminder):
-                self.scheduler.remind(Reminder(effect.request_id, effect.on, effect.what))
+    def _message(self, request: Request, effect: SendMessage, now: dt.datetime,
+                 extra: Mapping[str, str]) -> OutboxItem:  # fmt: skip
+        message = self.render(effect.message, request, effect.reasons, extra)
+        return OutboxItem(
+            message_id=secrets.token_hex(8),
+            request_id=request.request_id,
+            kind=effect.message.value,
+            to=message.to,
+            subject=message.subject,
+            body=message.text,
+            html=message.html,
+            language=message.language,
+            created_at=now,
+        )
 
     def _remind(self, request: Request) -> None:
         due = request.due_date()

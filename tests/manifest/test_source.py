@@ -70,3 +70,21 @@ def test_tags_on_collections_are_refused() -> None:
 def test_yes_no_on_off_stay_text_as_in_yaml_1_2() -> None:
     doc = parse_yaml("countries: [NO, SE]\nflag: true\nother: off\n", "m.yml")
     assert doc.data == {"countries": ["NO", "SE"], "flag": True, "other": "off"}
+
+
+def test_fast_and_careful_paths_read_the_same_data() -> None:
+    from privet.manifest.source import _CAREFUL, parse_careful
+    from tests.conftest import REPO
+
+    files = sorted((REPO / "examples" / "anker").glob("*.yml")) + sorted((REPO / "tests" / "fixtures").rglob("*.yml"))
+    fast = 0
+    for path in files:
+        text = path.read_text()
+        fast += not _CAREFUL.search(text)
+        assert parse_yaml(text, str(path)).data == parse_careful(text, str(path)).data, path
+    assert fast > 5  # the comparison exercised the fast path
+
+
+def test_locations_are_found_lazily_on_the_fast_path() -> None:
+    doc = parse_yaml("a:\n  b: [1, 2]\n", "m.yml")
+    assert str(doc.locate(("a", "b", 1))) == "m.yml:2:10"

@@ -2,31 +2,25 @@
 
 from __future__ import annotations
 
-import typing
-from functools import cache
-from typing import Any
+from typing import Annotated, Any, TypeVar
 
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict
 
 
 class Model(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    @model_validator(mode="before")
-    @classmethod
-    def _keys_from_mapping(cls, data: Any) -> Any:
-        # Entries are written as `key: {fields}`; the key becomes the entry's `key` field.
-        if not isinstance(data, dict):
-            return data
-        keyed = _keyed_fields(cls)
-        if not keyed:
-            return data
-        out = dict(data)
-        for name in keyed:
-            entries = out.get(name)
-            if isinstance(entries, dict):
-                out[name] = {k: _with_key(k, v) for k, v in entries.items()}
-        return out
+
+def _keys_from_mapping(entries: Any) -> Any:
+    # Entries are written as `key: {fields}`; the key becomes the entry's `key` field.
+    if isinstance(entries, dict):
+        return {k: _with_key(k, v) for k, v in entries.items()}
+    return entries
+
+
+T = TypeVar("T")
+# A section of entries keyed by their stable key. Only these fields pay for key injection.
+Keyed = Annotated[dict[str, T], BeforeValidator(_keys_from_mapping)]
 
 
 def _with_key(key: str, value: Any) -> Any:
@@ -37,18 +31,6 @@ def _with_key(key: str, value: Any) -> Any:
             raise ValueError(f"entry {key!r} says key: {value['key']!r}; leave `key` out, the mapping key is the key")
         return {**value, "key": key}
     return value
-
-
-@cache
-def _keyed_fields(cls: type[BaseModel]) -> tuple[str, ...]:
-    names = []
-    for name, info in cls.model_fields.items():
-        ann = info.annotation
-        if typing.get_origin(ann) is dict:
-            value_type = typing.get_args(ann)[1]
-            if isinstance(value_type, type) and issubclass(value_type, BaseModel) and "key" in value_type.model_fields:
-                names.append(name)
-    return tuple(names)
 
 
 class Entry(Model):

@@ -6,7 +6,7 @@ from enum import StrEnum
 
 from pydantic import Field
 
-from privet.manifest.base import Entry, Model
+from privet.manifest.base import Entry, Keyed, Model
 
 
 class Contact(Model):
@@ -44,12 +44,12 @@ class DisputeResolver(Entry):
 
 class Organisation(Model):
     name: str
-    legal_entities: dict[str, LegalEntity]
+    legal_entities: Keyed[LegalEntity]
     dpo: Contact | None = None
     general_contact: Contact | None = None
-    representatives: dict[str, LegalEntity] = Field(default_factory=dict)
-    authorities: dict[str, Authority] = Field(default_factory=dict)
-    dispute_resolution: dict[str, DisputeResolver] = Field(default_factory=dict)
+    representatives: Keyed[LegalEntity] = Field(default_factory=dict)
+    authorities: Keyed[Authority] = Field(default_factory=dict)
+    dispute_resolution: Keyed[DisputeResolver] = Field(default_factory=dict)
     joint_control: str = ""  # the essence of the joint-controller arrangement (GDPR Art. 26(2))
     cite: str | None = None
 

@@ -6,7 +6,7 @@ from functools import cached_property
 
 from pydantic import Field
 
-from privet.manifest.base import Model
+from privet.manifest.base import Keyed, Model
 from privet.manifest.datasets import Dataset
 from privet.manifest.entities import (
     Brand,
@@ -69,30 +69,30 @@ class Manifest(Model):
     minors: Minors = Minors()
     automated_decisions: AutomatedDecisions = AutomatedDecisions()
 
-    brands: dict[str, Brand] = Field(default_factory=dict)
-    product_families: dict[str, ProductFamily] = Field(default_factory=dict)
-    products: dict[str, Product] = Field(default_factory=dict)
-    sources: dict[str, Source] = Field(default_factory=dict)
-    systems: dict[str, System] = Field(default_factory=dict)
-    datasets: dict[str, Dataset] = Field(default_factory=dict)
-    recipients: dict[str, Recipient] = Field(default_factory=dict)
-    transfers: dict[str, Transfer] = Field(default_factory=dict)
-    activities: dict[str, Activity] = Field(default_factory=dict)
-    consents: dict[str, Consent] = Field(default_factory=dict)
-    retention: dict[str, RetentionRule] = Field(default_factory=dict)
-    rights: dict[str, RightsOffer] = Field(default_factory=dict)
-    contact_channels: dict[str, ContactChannel] = Field(default_factory=dict)
-    marketing_channels: dict[str, MarketingChannel] = Field(default_factory=dict)
-    cookie_categories: dict[str, CookieCategory] = Field(default_factory=dict)
-    cookies: dict[str, Cookie] = Field(default_factory=dict)
-    incentives: dict[str, Incentive] = Field(default_factory=dict)
-    statements: dict[str, Statement] = Field(default_factory=dict)
-    security_measures: dict[str, SecurityMeasure] = Field(default_factory=dict)
+    brands: Keyed[Brand] = Field(default_factory=dict)
+    product_families: Keyed[ProductFamily] = Field(default_factory=dict)
+    products: Keyed[Product] = Field(default_factory=dict)
+    sources: Keyed[Source] = Field(default_factory=dict)
+    systems: Keyed[System] = Field(default_factory=dict)
+    datasets: Keyed[Dataset] = Field(default_factory=dict)
+    recipients: Keyed[Recipient] = Field(default_factory=dict)
+    transfers: Keyed[Transfer] = Field(default_factory=dict)
+    activities: Keyed[Activity] = Field(default_factory=dict)
+    consents: Keyed[Consent] = Field(default_factory=dict)
+    retention: Keyed[RetentionRule] = Field(default_factory=dict)
+    rights: Keyed[RightsOffer] = Field(default_factory=dict)
+    contact_channels: Keyed[ContactChannel] = Field(default_factory=dict)
+    marketing_channels: Keyed[MarketingChannel] = Field(default_factory=dict)
+    cookie_categories: Keyed[CookieCategory] = Field(default_factory=dict)
+    cookies: Keyed[Cookie] = Field(default_factory=dict)
+    incentives: Keyed[Incentive] = Field(default_factory=dict)
+    statements: Keyed[Statement] = Field(default_factory=dict)
+    security_measures: Keyed[SecurityMeasure] = Field(default_factory=dict)
 
     # The manifest's own additions to the default taxonomy.
-    data_categories: dict[str, DataCategory] = Field(default_factory=dict)
-    purposes: dict[str, Purpose] = Field(default_factory=dict)
-    subjects: dict[str, Subject] = Field(default_factory=dict)
+    data_categories: Keyed[DataCategory] = Field(default_factory=dict)
+    purposes: Keyed[Purpose] = Field(default_factory=dict)
+    subjects: Keyed[Subject] = Field(default_factory=dict)
 
     # Filled by the loader: the default taxonomy merged with the additions above.
     taxonomy: Taxonomy = Field(default_factory=Taxonomy, exclude=True)
@@ -100,7 +100,7 @@ class Manifest(Model):
     @cached_property
     def collected_categories(self) -> tuple[str, ...]:
         """Every category the manifest says is collected or processed, in first-seen order."""
-        seen: dict[str, None] = {}
+        seen: Keyed[None] = {}
         for family in self.product_families.values():
             seen.update(dict.fromkeys(family.collects.categories()))
         for activity in self.activities.values():

@@ -1,17 +1,25 @@
 """YAML text to plain data, keeping where every value came from.
 
-PyYAML's C parser composes the node tree (fast, and it keeps marks); we turn nodes into data ourselves so
-that duplicate keys are refused instead of silently overwritten, alias expansion is bounded (a "billion
-laughs" document is refused, not expanded), and any path into the data can be mapped back to file:line:col.
+Two paths give the same data. The fast one (yaml-rs, in Rust) reads ordinary documents: YAML 1.2 scalars,
+duplicate keys refused, alias replay bounded. Documents using anchors, aliases, tags, merge keys or several
+documents, and any document the fast path rejects, take the careful one: PyYAML composes a node tree (it keeps
+marks) and we turn nodes into data ourselves, refusing duplicate keys, unsupported tags and alias bombs with
+file:line:col. Locations for findings come from that node tree, composed only when a finding needs one.
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import yaml
+
+try:
+    import yaml_rs
+except ImportError:  # pragma: no cover - a platform without the wheel reads everything the careful way
+    yaml_rs = None  # type: ignore[assignment]
 
 from privet.manifest.diagnostics import Diagnostic, Location, ManifestUnreadable
 
@@ -35,13 +43,28 @@ _MAP = "tag:yaml.org,2002:map"
 _PLAIN_TAGS = frozenset({_BOOL, _INT, _FLOAT, _NULL, "tag:yaml.org,2002:str", "tag:yaml.org,2002:timestamp"})
 
 
-@dataclass(frozen=True, slots=True)
+# Constructs the fast path does not handle the way privet wants: anchors, aliases, tags, merge keys, complex
+# keys, several documents. A false alarm only costs speed.
+_CAREFUL = re.compile(r"(?:^|[\s\[{,:-])[&*!][^\s,\]}]|<<|^\?(?:\s|$)|^(?:---|\.\.\.)", re.M)
+
+
+@dataclass(frozen=True)
 class Document:
-    """One parsed YAML file: its data and its node tree for locating paths."""
+    """One parsed YAML file: its data, and its node tree (composed on first use) for locating paths."""
 
     file: str
     data: Any
-    root: yaml.Node | None
+    text: str = field(default="", repr=False)
+    _root: list[yaml.Node | None] = field(default_factory=list, repr=False, compare=False)
+
+    @property
+    def root(self) -> yaml.Node | None:
+        if not self._root:
+            try:
+                self._root.append(_compose(self.text, self.file) if self.text else None)
+            except ManifestUnreadable:
+                self._root.append(None)
+        return self._root[0]
 
     def locate(self, path: Sequence[str | int]) -> Location:
         """The deepest node on `path` that exists (a missing key points at its parent mapping)."""
@@ -82,8 +105,44 @@ def _child(node: yaml.Node | None, step: str | int) -> yaml.Node | None:
     return None
 
 
+def _needs_care(text: str) -> bool:
+    # Substring tests run at C speed; the regex runs only when one of the characters appears at all.
+    if not any(mark in text for mark in ("&", "*", "!", "<<", "?", "---", "...")):
+        return False
+    return _CAREFUL.search(text) is not None
+
+
+_LINE_COL = re.compile(r"line (\d+), column (\d+)")
+
+
 def parse_yaml(text: str, file: str) -> Document:
     """Parse one YAML document. Raises ManifestUnreadable naming the place on any problem."""
+    if yaml_rs is not None and not _needs_care(text):
+        try:
+            data = yaml_rs.loads(
+                text,
+                parse_datetime=False,
+                alias_limits=yaml_rs.AliasLimits(max_total_replayed_events=MAX_ALIAS_EXPANSION),
+                duplicate_key_policy=yaml_rs.DuplicateKeyPolicy.Error,
+            )
+        except yaml_rs.YAMLDecodeError as exc:
+            parse_careful(text, file)  # names the place the PyYAML way when it also refuses the text
+            first = str(exc).splitlines()[0]
+            at = _LINE_COL.search(first)
+            loc = Location(file, int(at.group(1)), int(at.group(2))) if at else Location(file, 1, 1)
+            raise ManifestUnreadable([Diagnostic("P001", f"YAML error: {first}", loc)]) from None
+        return Document(file, data, text)
+    return parse_careful(text, file)
+
+
+def parse_careful(text: str, file: str) -> Document:
+    root = _compose(text, file)
+    if root is None:
+        return Document(file, None, text, [None])
+    return Document(file, _Builder(file).build(root, 0), text, [root])
+
+
+def _compose(text: str, file: str) -> yaml.Node | None:
     try:
         loader = _Loader(text)
         try:
@@ -99,10 +158,7 @@ def parse_yaml(text: str, file: str) -> Document:
         ) from None
     except yaml.YAMLError as exc:
         raise ManifestUnreadable([Diagnostic("P001", f"YAML error: {exc}", Location(file, 1, 1))]) from None
-    if root is None:
-        return Document(file, None, None)
-    builder = _Builder(file)
-    return Document(file, builder.build(root, 0), root)
+    return root  # type: ignore[no-any-return]
 
 
 class _Builder:

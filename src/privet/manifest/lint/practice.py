@@ -73,8 +73,9 @@ def consent_key(ctx: LintContext) -> Iterator[Finding]:
 def sensitive_no_sale(ctx: LintContext) -> Iterator[Finding]:
     m = ctx.manifest
     tax = m.taxonomy
+    any_sensitive = ctx.sensitive()
     for key, act in m.activities.items():
-        sensitive = [c for c in act.categories if tax.is_sensitive(c)]
+        sensitive = [c for c in act.categories if c in any_sensitive]
         if not sensitive:
             continue
         tags = {t for p in act.purposes if p in tax.purposes for t in tax.purposes[p].tags}
@@ -95,9 +96,9 @@ def sensitive_no_sale(ctx: LintContext) -> Iterator[Finding]:
     "L004", "art9-condition", "Special categories (GDPR Art. 9) need an Art. 9(2) condition besides the Art. 6 basis."
 )
 def art9_condition(ctx: LintContext) -> Iterator[Finding]:
-    tax = ctx.manifest.taxonomy
+    art9 = ctx.sensitive(Sensitivity.GDPR_ART9)
     for key, act in ctx.manifest.activities.items():
-        special = [c for c in act.categories if tax.is_sensitive(c, Sensitivity.GDPR_ART9)]
+        special = [c for c in act.categories if c in art9]
         if not special or act.special_condition:
             continue
         gdpr = [
@@ -325,9 +326,11 @@ def basis_purposes(ctx: LintContext) -> Iterator[Finding]:
 def minors_no_sale(ctx: LintContext) -> Iterator[Finding]:
     m = ctx.manifest
     tax = m.taxonomy
+    child = ctx.sensitive(Sensitivity.CHILD)
+    minor_subjects = {k for k, s in tax.subjects.items() if s.minor}
     for key, act in m.activities.items():
-        minors = [s for s in act.subjects if s in tax.subjects and tax.subjects[s].minor]
-        child_data = [c for c in act.categories if tax.is_sensitive(c, Sensitivity.CHILD)]
+        minors = [s for s in act.subjects if s in minor_subjects]
+        child_data = [c for c in act.categories if c in child]
         if not (minors or child_data):
             continue
         tags = {t for p in act.purposes if p in tax.purposes for t in tax.purposes[p].tags}

@@ -2,23 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 
 from privet.manifest.datasets import IdentityType
-from privet.manifest.lint.registry import Finding, LintContext, iter_paths, rule
+from privet.manifest.lint.registry import Finding, LintContext, rule
 from privet.manifest.model import Manifest
 from privet.manifest.suggest import did_you_mean
 
 Path = tuple[str | int, ...]
-Site = tuple[Path, str, str]  # (path, value, namespace)
+# (path, names, namespace): a list of names at path[0..n-1], or a single name at path itself.
+Site = tuple[Path, tuple[str, ...] | str, str]
 
 
-def reference_sites(m: Manifest) -> Iterator[Site]:
-    """Every place the manifest names another entry, with the namespace the name lives in."""
+def reference_sites(m: Manifest, activities: bool = True) -> Iterator[Site]:
+    """Every place the manifest names another entry, with the namespace the names live in."""
 
-    def each(prefix: Path, values: Iterable[str], space: str) -> Iterator[Site]:
-        for path, value in iter_paths(prefix, tuple(values)):
-            yield path, value, space
+    def each(prefix: Path, values: tuple[str, ...], space: str) -> Iterator[Site]:
+        if values:
+            yield prefix, values, space
 
     yield from each(("notice", "jurisdictions"), m.notice.jurisdictions, "jurisdiction")
     for k, ent in m.organisation.authorities.items():
@@ -51,7 +52,7 @@ def reference_sites(m: Manifest) -> Iterator[Site]:
     for k, tr in m.transfers.items():
         yield from each(("transfers", k, "exporters"), tr.exporters, "jurisdiction")
         yield from each(("transfers", k, "recipients"), tr.recipients, "recipient")
-    for k, act in m.activities.items():
+    for k, act in m.activities.items() if activities else ():
         p = ("activities", k)
         yield from each((*p, "purposes"), act.purposes, "purpose")
         yield from each((*p, "categories"), act.categories, "category")
@@ -164,14 +165,56 @@ _WORDS = {
 }
 
 
+def resolved_sites(m: Manifest) -> Iterator[tuple[Path, str, str]]:
+    """Every single reference as (path, name, namespace)."""
+    for path, names, space in reference_sites(m):
+        if isinstance(names, str):
+            yield path, names, space
+        else:
+            for i, name in enumerate(names):
+                yield (*path, i), name, space
+
+
 @rule("R001", "unknown-reference", "Every key an entry names must be defined, or the promise it makes is empty.")
 def unknown_reference(ctx: LintContext) -> Iterator[Finding]:
     spaces = namespaces(ctx)
-    for path, value, space in reference_sites(ctx.manifest):
+    # Activities are most of a large manifest: check the union of their names first, walk them only if needed.
+    for path, names, space in reference_sites(ctx.manifest, activities=not _activities_clean(ctx, spaces)):
         known = spaces[space]
-        if value not in known:
+        if isinstance(names, str):
+            bad = [(path, names)] if names not in known else []
+        elif known.issuperset(names):
+            continue
+        else:
+            bad = [((*path, i), name) for i, name in enumerate(names) if name not in known]
+        for where, value in bad:
             word = _WORDS.get(space, space)
-            yield Finding(path, f"unknown {word} {value}{did_you_mean(value, known)}", hint=_hint(space))
+            yield Finding(where, f"unknown {word} {value}{did_you_mean(value, known)}", hint=_hint(space))
+
+
+_ACTIVITY_LISTS = (
+    ("purposes", "purpose"), ("categories", "category"), ("subjects", "subject"), ("sources", "source"),
+    ("systems", "system"), ("recipients", "recipient"), ("product_families", "product_family"),
+    ("jurisdictions", "jurisdiction"),
+)  # fmt: skip
+
+
+def _activities_clean(ctx: LintContext, spaces: dict[str, set[str]]) -> bool:
+    acts = ctx.manifest.activities.values()
+    for attr, space in _ACTIVITY_LISTS:
+        names: set[str] = set()
+        for a in acts:
+            names.update(getattr(a, attr))
+        if not names <= spaces[space]:
+            return False
+    singles = (
+        ({a.retention for a in acts if a.retention}, "retention"),
+        ({k for a in acts for k in a.consent_keys()}, "consent"),
+        ({a.special_condition for a in acts if a.special_condition}, "special_condition"),
+        ({b.basis for a in acts for b in a.bases}, "legal_basis"),
+        ({j for a in acts for b in a.bases for j in b.jurisdictions}, "jurisdiction"),
+    )
+    return all(names <= spaces[space] for names, space in singles)
 
 
 def _hint(space: str) -> str:

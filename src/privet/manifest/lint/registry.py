@@ -9,6 +9,7 @@ from privet.law.catalogue import Catalogue, catalogue
 from privet.manifest.diagnostics import Diagnostic, Severity
 from privet.manifest.loader import LoadedManifest
 from privet.manifest.model import Manifest
+from privet.taxonomy import Sensitivity
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,9 +25,25 @@ class Finding:
 class LintContext:
     manifest: Manifest
     law: Catalogue = field(default_factory=catalogue)
+    _expanded: dict[tuple[str, ...], tuple[str, ...]] = field(default_factory=dict, repr=False)
+    _sensitive: dict[Sensitivity | None, frozenset[str]] = field(default_factory=dict, repr=False)
 
     def jurisdictions_of(self, keys: Sequence[str]) -> tuple[str, ...]:
-        return self.law.expand(tuple(keys) or self.manifest.notice.jurisdictions)
+        """Group keys expanded, the manifest's own jurisdictions when none are given (memoised: rules ask often)."""
+        wanted = tuple(keys) or self.manifest.notice.jurisdictions
+        out = self._expanded.get(wanted)
+        if out is None:
+            out = self._expanded[wanted] = self.law.expand(wanted)
+        return out
+
+    def sensitive(self, kind: Sensitivity | None = None) -> frozenset[str]:
+        """The category keys that are sensitive (of `kind`, or of any kind)."""
+        out = self._sensitive.get(kind)
+        if out is None:
+            cats = self.manifest.taxonomy.categories.values()
+            out = frozenset(c.key for c in cats if (c.sensitive if kind is None else kind in c.sensitive))
+            self._sensitive[kind] = out
+        return out
 
 
 Check = Callable[[LintContext], Iterable[Finding]]

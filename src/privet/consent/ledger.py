@@ -83,7 +83,8 @@ class ConsentLedger:
         self.subjects.create(Subject(new_id, now))
         return self.subjects.link(new_id, identifier, now)
 
-    def event_for(self, choice: ChoiceInput, now: dt.datetime) -> ConsentEvent:
+    def check(self, choice: ChoiceInput, now: dt.datetime) -> dt.datetime:
+        """Everything about a choice that can be checked without writing; returns its time."""
         if now.tzinfo is None:
             raise LedgerError("now must be timezone-aware")
         at = choice.at or now
@@ -92,6 +93,14 @@ class ConsentLedger:
         if at > now + CLOCK_SKEW:
             raise LedgerError(f"the choice is dated {at.isoformat()}, in the future")
         self.check_key(choice.key, choice.scope)
+        if choice.subject_id and self.subjects.get(choice.subject_id) is None:
+            raise LedgerError(f"unknown subject {choice.subject_id!r}")
+        if not choice.subject_id and choice.identifier is None:
+            raise LedgerError("a choice needs a subject id or an identifier")
+        return at
+
+    def event_for(self, choice: ChoiceInput, now: dt.datetime) -> ConsentEvent:
+        at = self.check(choice, now)
         subject_id = self.resolve(choice.subject_id, choice.identifier, now)
         return ConsentEvent(
             event_id=choice.event_id or str(uuid.uuid4()),
@@ -110,6 +119,8 @@ class ConsentLedger:
 
     def record(self, choices: Sequence[ChoiceInput], now: dt.datetime) -> Recorded:
         """Check every choice first, then append all of them at once: a bad one records nothing."""
+        for choice in choices:
+            self.check(choice, now)
         events = tuple(self.event_for(c, now) for c in choices)
         result = self.store.append(events, now)
         return Recorded(events[0].subject_id if events else "", result, events)

@@ -9,7 +9,7 @@ import pytest
 
 SRC = Path(__file__).parent.parent / "src" / "privet"
 CORE = ["audit", "manifest", "taxonomy", "law", "policy", "consent", "requests", "fulfilment", "retention", "deid", "reports"]
-ADAPTERS = {"workspace", "store", "connectors", "engines", "jobs", "api", "web", "cli"}
+ADAPTERS = {"workspace", "store", "connectors", "engines", "jobs", "api", "web", "cli", "commands"}
 IO_LIBRARIES = {
     "alembic", "click", "duckdb", "fastapi", "http", "httpx", "huey", "os", "pathlib", "psycopg", "pyarrow",
     "pymysql", "redis", "requests", "shutil", "socket", "sqlalchemy", "starlette", "subprocess", "tempfile",

@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
+from privet.commands import consent as consent_commands
 from privet.manifest.diagnostics import Diagnostic, ManifestUnreadable, Severity
 from privet.manifest.lint import lint
 from privet.manifest.loader import LoadedManifest
@@ -263,6 +264,32 @@ def demo(
     except DemoFailed as exc:
         err.print(f"demo failed: {exc}", markup=False)
         raise typer.Exit(EXIT_FINDINGS) from None
+
+
+@app.command("init")
+def init(
+    directory: Annotated[Path, typer.Argument(help="The folder to make a workspace of.")],
+    manifest: Annotated[Path | None, typer.Option(help="Start from this manifest folder (default: a starter).")] = None,
+) -> None:
+    """Create a workspace: a manifest folder, privet.toml with a fresh secret key, and the database."""
+    from privet.workspace.runtime import init_workspace
+    from privet.workspace.settings import SettingsError
+
+    try:
+        settings = init_workspace(directory, manifest)
+    except SettingsError as exc:
+        err.print(str(exc), markup=False)
+        raise typer.Exit(EXIT_UNREADABLE) from None
+    except ManifestUnreadable as exc:
+        _print_diagnostics(exc.diagnostics, err)
+        raise typer.Exit(EXIT_UNREADABLE) from None
+    out.print(f"workspace ready in {directory}: manifest {settings.manifest}, database {settings.database_url}")
+
+
+app.add_typer(consent_commands.consent_app, name="consent")
+app.add_typer(consent_commands.gpp_app, name="gpp")
+app.command("decide")(consent_commands.decide)
+app.command("enforce")(consent_commands.enforce)
 
 
 def main() -> None:  # pragma: no cover

@@ -187,3 +187,18 @@ def test_L012_children_data_never_for_targeted_ads(make_manifest: MakeManifest) 
         edit_activity("newsletter", subjects=["child"], purposes=["marketing.advertising.third_party.targeted"])
     )
     assert "L012" in codes(folder)
+
+
+def test_L001_a_basis_limited_to_some_categories_covers_only_those(make_manifest: MakeManifest) -> None:
+    def split(data: dict[str, Any]) -> None:
+        act = data["activities"]["accounts"]
+        act["categories"] = ["user.contact.email", "user.name"]
+        act["bases"] = [{"basis": "contract", "categories": ["user.contact"]}]
+
+    assert codes(make_manifest(split)) == ["L001"]
+
+    def covered(data: dict[str, Any]) -> None:
+        split(data)
+        data["activities"]["accounts"]["bases"].append({"basis": "legitimate_interests", "categories": ["user.name"]})
+
+    assert codes(make_manifest(covered)) == []

@@ -173,3 +173,23 @@ def test_people_with_the_same_choices_share_a_profile(world: World) -> None:
     assert world.policy.decide(a, "user.device", "analytics.reporting") is world.policy.decide(
         b, "user.device", "analytics.reporting"
     )
+
+
+def test_a_setting_may_govern_only_some_categories(world: World) -> None:
+    from privet.manifest.processing import BasisClaim
+    from privet.policy import compile_policy
+
+    m = world.policy.manifest
+    split = m.activities["analytics"].model_copy(
+        update={
+            "bases": (
+                BasisClaim(basis="consent", consent="app_analytics", categories=("user.behavior",)),
+                BasisClaim(basis="consent", consent="ad_cookies", categories=("user.device",)),
+            )
+        }
+    )
+    world.policy = compile_policy(m.model_copy(update={"activities": {**m.activities, "analytics": split}}))
+    view = world.view(world.person("eu", None, ("app_analytics", True)))
+    assert world.policy.decide(view, "user.behavior.browsing_history", "analytics.reporting").allowed
+    d = world.policy.decide(view, "user.device.ip_address", "analytics.reporting")
+    assert (d.allowed, d.consent_key) == (False, "ad_cookies")

@@ -66,7 +66,9 @@ class ConsentLedger:
         if scope and consent.kind is not ConsentKind.MARKETING:
             raise LedgerError(f"consent key {key!r} is not a marketing consent; only those take a campaign scope")
 
-    def resolve(self, subject_id: str | None, identifier: Identifier | None, now: dt.datetime) -> str:
+    def resolve(
+        self, subject_id: str | None, identifier: Identifier | None, now: dt.datetime, jurisdiction: str | None = None
+    ) -> str:
         if subject_id:
             subject = self.subjects.get(subject_id)
             if subject is None:
@@ -80,7 +82,7 @@ class ConsentLedger:
         if found:
             return found
         new_id = str(uuid.uuid4())
-        self.subjects.create(Subject(new_id, now))
+        self.subjects.create(Subject(new_id, now, jurisdiction=jurisdiction))
         return self.subjects.link(new_id, identifier, now)
 
     def check(self, choice: ChoiceInput, now: dt.datetime) -> dt.datetime:
@@ -101,7 +103,7 @@ class ConsentLedger:
 
     def event_for(self, choice: ChoiceInput, now: dt.datetime) -> ConsentEvent:
         at = self.check(choice, now)
-        subject_id = self.resolve(choice.subject_id, choice.identifier, now)
+        subject_id = self.resolve(choice.subject_id, choice.identifier, now, choice.jurisdiction)
         return ConsentEvent(
             event_id=choice.event_id or str(uuid.uuid4()),
             subject_id=subject_id,

@@ -13,11 +13,13 @@ class BasisClaim(Model):
 
     basis: str  # taxonomy legal-basis key: consent, contract, legal_obligation, legitimate_interests ...
     purposes: tuple[str, ...] = ()  # empty: every purpose of the activity
+    categories: tuple[str, ...] = ()  # empty: every category of the activity (a setting may govern only some)
     jurisdictions: tuple[str, ...] = ()  # empty: every jurisdiction of the activity
     consent: str | None = None  # consent key, where the basis is consent
     condition: str = ""  # when this basis applies, in the notice's words ("insofar as ... tailoring ads")
     interest: str = ""  # the legitimate interest pursued, where that is the basis
     cite: str | None = None
+    inferred: bool = False
 
 
 class Activity(Entry):

@@ -130,7 +130,7 @@ def _activity(facts: Evaluation, activity: Activity, purpose: str, category: str
     basis_key: str | None = None
     consent_key = activity.consent
     if facts.basis_required():
-        claims = [c for c in activity.bases if _applies(facts, c, purpose)]
+        claims = [c for c in activity.bases if _applies(facts, c, purpose, category)]
         if not claims:
             return deny(Rule.NO_BASIS, f"activity {activity.key} claims no legal basis for {purpose} in "
                         f"{facts.jurisdiction or 'an unknown jurisdiction'}", activity=activity)  # fmt: skip
@@ -180,8 +180,10 @@ class _Deny(Protocol):  # the shape of evaluate()'s local `deny`
                  basis: str | None = None, cite: str | None = None) -> Decision: ...  # fmt: skip
 
 
-def _applies(facts: Evaluation, claim: BasisClaim, purpose: str) -> bool:
+def _applies(facts: Evaluation, claim: BasisClaim, purpose: str, category: str) -> bool:
     if claim.purposes and purpose not in claim.purposes:
+        return False
+    if claim.categories and not (_ancestry(category) & set(claim.categories)):
         return False
     if claim.jurisdictions and facts.jurisdiction is not None:
         return facts.jurisdiction in facts.law.expand(claim.jurisdictions)

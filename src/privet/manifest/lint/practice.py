@@ -46,12 +46,18 @@ def purpose_and_basis(ctx: LintContext) -> Iterator[Finding]:
 
 
 def _basis_for(ctx: LintContext, act: Activity, purpose: str, juris: str) -> bool:
+    """Some claim applies to this purpose and jurisdiction for every category of the activity."""
+    uncovered = set(act.categories) or {"*"}
     for claim in act.bases:
         if claim.purposes and purpose not in claim.purposes:
             continue
-        if claim.jurisdictions and juris not in ctx.law.expand(claim.jurisdictions):
+        if claim.jurisdictions and juris not in ctx.jurisdictions_of(claim.jurisdictions):
             continue
-        return True
+        if not claim.categories:
+            return True
+        uncovered = {c for c in uncovered if not any(_covers(g, c) for g in claim.categories)}
+        if not uncovered:
+            return True
     return False
 
 

@@ -70,6 +70,7 @@ def reference_sites(m: Manifest, activities: bool = True) -> Iterator[Site]:
             yield (*p, "special_condition"), act.special_condition, "special_condition"
         for i, claim in enumerate(act.bases):
             yield (*p, "bases", i, "basis"), claim.basis, "legal_basis"
+            yield from each((*p, "bases", i, "categories"), claim.categories, "category")
             yield from each((*p, "bases", i, "jurisdictions"), claim.jurisdictions, "jurisdiction")
             if claim.consent:
                 yield (*p, "bases", i, "consent"), claim.consent, "consent"

@@ -1,0 +1,96 @@
+"""A workspace opened for work: settings, the manifest, the database and the services built on them."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import shutil
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+from privet.consent.ledger import ConsentLedger
+from privet.manifest.loader import LoadedManifest
+from privet.manifest.model import Manifest
+from privet.policy import CompiledPolicy, compile_policy
+from privet.store import Database, SqlConsents, SqlSubjects, migrate, open_database
+from privet.workspace.files import write_atomic
+from privet.workspace.manifest_files import load_manifest
+from privet.workspace.settings import SETTINGS_FILE, Settings, SettingsError, load_settings, settings_text
+
+STARTER = Path(__file__).parent / "starter"
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    loaded: LoadedManifest
+    db: Database
+
+    @property
+    def manifest(self) -> Manifest:
+        return self.loaded.manifest
+
+    @cached_property
+    def subjects(self) -> SqlSubjects:
+        return SqlSubjects(self.db)
+
+    @cached_property
+    def consents(self) -> SqlConsents:
+        return SqlConsents(self.db)
+
+    @cached_property
+    def notice_hash(self) -> str:
+        """What the person saw: a hash of the notice generated from this manifest."""
+        from privet.reports.notice import render_notice
+
+        return hashlib.sha256(render_notice(self.manifest, "md").encode()).hexdigest()
+
+    @cached_property
+    def ledger(self) -> ConsentLedger:
+        return ConsentLedger(self.manifest, self.subjects, self.consents, self.notice_hash)
+
+    @cached_property
+    def policy(self) -> CompiledPolicy:
+        return compile_policy(self.manifest)
+
+    def now(self) -> dt.datetime:
+        return utcnow()
+
+    def close(self) -> None:
+        self.db.close()
+
+
+def open_runtime(root: Path) -> Runtime:
+    """Open the workspace at `root`: read settings and manifest, open the database and bring it up to date."""
+    settings = load_settings(root)
+    loaded = load_manifest(settings.manifest)
+    db = open_database(settings.database_url)
+    migrate(db.engine)
+    return Runtime(settings, loaded, db)
+
+
+def init_workspace(root: Path, manifest_from: Path | None = None) -> Settings:
+    """A new workspace: a manifest folder (copied from `manifest_from`, else a starter), settings, a database."""
+    if (root / SETTINGS_FILE).exists():
+        raise SettingsError(f"{root} is already a workspace ({SETTINGS_FILE} exists); nothing was changed")
+    root.mkdir(parents=True, exist_ok=True)
+    target = root / "manifest"
+    if not target.exists():
+        source = manifest_from or STARTER
+        if not source.is_dir():
+            raise SettingsError(f"{source} is not a manifest folder")
+        load_manifest(source)  # refuse to start from a manifest that cannot be read
+        shutil.copytree(source, target, ignore=shutil.ignore_patterns(".*"))
+    write_atomic(root / SETTINGS_FILE, settings_text())
+    settings = load_settings(root)
+    db = open_database(settings.database_url)
+    try:
+        migrate(db.engine)
+    finally:
+        db.close()
+    return settings

@@ -53,7 +53,7 @@ class Connector(Protocol):
     name: str  # the system key of the manifest this connector serves
 
     def describe(self, collection: str) -> dict[str, Column] | None:
-        """The live columns of a collection, or None when it does not exist."""
+        """The live columns of a collection, or None when it does not exist (or, for a manual system, is unknown)."""
         ...
 
     def select(

@@ -31,11 +31,16 @@ REMIND_BEFORE = dt.timedelta(days=7)
 
 
 class Rendered(Protocol):
-    to: str
-    subject: str
-    text: str
-    html: str | None
-    language: str
+    @property
+    def to(self) -> str: ...
+    @property
+    def subject(self) -> str: ...
+    @property
+    def text(self) -> str: ...
+    @property
+    def html(self) -> str | None: ...
+    @property
+    def language(self) -> str: ...
 
 
 Renderer = Callable[[MessageKind, Request, Sequence[str], Mapping[str, str]], Rendered]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import shutil
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -13,7 +14,13 @@ from privet.consent.ledger import ConsentLedger
 from privet.manifest.loader import LoadedManifest
 from privet.manifest.model import Manifest
 from privet.policy import CompiledPolicy, compile_policy
+from privet.requests.lifecycle import MessageKind
+from privet.requests.messages import Message, render_message
+from privet.requests.model import Request
+from privet.requests.service import RequestService
 from privet.store import Database, SqlConsents, SqlSubjects, migrate, open_database
+from privet.store.requests import SqlAudit, SqlCheckpoints, SqlOutbox, SqlRequests, SqlScheduler
+from privet.store.session import unit_of_work
 from privet.workspace.files import write_atomic
 from privet.workspace.manifest_files import load_manifest
 from privet.workspace.settings import SETTINGS_FILE, Settings, SettingsError, load_settings, settings_text
@@ -57,6 +64,39 @@ class Runtime:
     @cached_property
     def policy(self) -> CompiledPolicy:
         return compile_policy(self.manifest)
+
+    @cached_property
+    def requests(self) -> SqlRequests:
+        return SqlRequests(self.db)
+
+    @cached_property
+    def outbox(self) -> SqlOutbox:
+        return SqlOutbox(self.db)
+
+    @cached_property
+    def audit(self) -> SqlAudit:
+        return SqlAudit(self.db)
+
+    @cached_property
+    def scheduler(self) -> SqlScheduler:
+        return SqlScheduler(self.db, self.fulfilment_queue.append)
+
+    @cached_property
+    def fulfilment_queue(self) -> list[str]:
+        """Requests whose fulfilment should start; drained by the job queue or, embedded, by run_fulfilment."""
+        return []
+
+    @cached_property
+    def checkpoints(self) -> SqlCheckpoints:
+        return SqlCheckpoints(self.db)
+
+    def render(self, kind: MessageKind, request: Request, reasons: Sequence[str], extra: Mapping[str, str]) -> Message:
+        return render_message(kind, request, self.manifest, reasons, extra)
+
+    @cached_property
+    def request_service(self) -> RequestService:
+        return RequestService(self.manifest, self.requests, self.outbox, self.audit, self.scheduler, self.render,
+                              lambda: unit_of_work(self.db))  # fmt: skip
 
     def now(self) -> dt.datetime:
         return utcnow()

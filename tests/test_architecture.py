@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 SRC = Path(__file__).parent.parent / "src" / "privet"
-CORE = ["audit", "manifest", "taxonomy", "law", "policy", "consent", "requests", "fulfilment", "retention", "deid", "reports"]
+CORE = ["audit", "crypto", "manifest", "taxonomy", "law", "policy", "consent", "requests", "fulfilment", "retention", "deid", "reports"]
 ADAPTERS = {"workspace", "store", "connectors", "engines", "jobs", "api", "web", "cli", "commands"}
 IO_LIBRARIES = {
     "alembic", "click", "duckdb", "fastapi", "http", "httpx", "huey", "os", "pathlib", "psycopg", "pyarrow",

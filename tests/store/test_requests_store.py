@@ -157,5 +157,3 @@ def test_checkpoints(sqlite_db: Database) -> None:
     got = cp.get("r1", "erase", "db.users")
     assert got is not None and (got.state, got.rows) == (StepState.DONE, 3)
     assert len(cp.all("r1")) == 1
-
-

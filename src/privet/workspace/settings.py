@@ -8,6 +8,7 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 SETTINGS_FILE = "privet.toml"
 
@@ -38,6 +39,8 @@ class Settings:
     secret_key: bytes = field(repr=False)
     public_url: str = "http://127.0.0.1:8000"
     mail: MailSettings = MailSettings()
+    # Where each system of the manifest lives: [systems.KEY] tables, passed to the connector registry.
+    systems: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
 
     @property
     def is_sqlite(self) -> bool:
@@ -81,6 +84,7 @@ def load_settings(root: Path, env: Mapping[str, str] | None = None) -> Settings:
         database_url=url,
         secret_key=key,
         public_url=env.get("PRIVET_PUBLIC_URL") or ws.get("public_url", "http://127.0.0.1:8000"),
+        systems=_systems(data.get("systems", {}), root),
         mail=MailSettings(
             host=env.get("PRIVET_SMTP_HOST") or mail.get("host"),
             port=int(env.get("PRIVET_SMTP_PORT") or mail.get("port", 587)),
@@ -90,6 +94,21 @@ def load_settings(root: Path, env: Mapping[str, str] | None = None) -> Settings:
             from_address=mail.get("from_address", "privacy@localhost"),
         ),
     )
+
+
+def _systems(raw: Any, root: Path) -> dict[str, dict[str, Any]]:
+    if not isinstance(raw, dict):
+        raise SettingsError("[systems] must be tables: [systems.KEY] with kind = \"sql\" and url = ...")
+    out: dict[str, dict[str, Any]] = {}
+    for key, config in raw.items():
+        if not isinstance(config, dict) or "kind" not in config:
+            raise SettingsError(f"[systems.{key}] needs kind = \"sql\" | \"files\" | \"http\" | \"manual\"")
+        config = dict(config)
+        url = config.get("url")
+        if isinstance(url, str) and url.startswith("sqlite:///") and not url.startswith("sqlite:////"):
+            config["url"] = f"sqlite:///{(root / url.removeprefix('sqlite:///')).resolve()}"
+        out[key] = config
+    return out
 
 
 def settings_text(manifest: str = "manifest") -> str:
@@ -108,4 +127,9 @@ secret_key = "{secrets.token_hex(32)}"
 # port = 587
 # from_address = "privacy@example.com"
 # Put the password in PRIVET_SMTP_PASSWORD, not here.
+
+# Where the manifest's systems live, for fulfilment. Secrets belong in the environment, not here.
+# [systems.shop]
+# kind = "sql"
+# url = "postgresql+psycopg://privet@db.internal/shop"
 """

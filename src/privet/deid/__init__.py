@@ -1,0 +1,1 @@
+"""De-identification: PII detection and redaction in free text, pseudonymisation, generalisation, k-anonymity."""

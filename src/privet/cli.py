@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 
 from privet.commands import consent as consent_commands
+from privet.commands import requests as request_commands
 from privet.manifest.diagnostics import Diagnostic, ManifestUnreadable, Severity
 from privet.manifest.lint import lint
 from privet.manifest.loader import LoadedManifest
@@ -290,6 +291,11 @@ app.add_typer(consent_commands.consent_app, name="consent")
 app.add_typer(consent_commands.gpp_app, name="gpp")
 app.command("decide")(consent_commands.decide)
 app.command("enforce")(consent_commands.enforce)
+app.add_typer(request_commands.requests_app, name="requests")
+app.add_typer(request_commands.audit_app, name="audit")
+app.add_typer(request_commands.fulfil_app, name="fulfil")
+app.command("outbox")(request_commands.outbox)
+app.command("metrics")(request_commands.metrics)
 
 
 def main() -> None:  # pragma: no cover

@@ -133,3 +133,30 @@ def test_a_message_that_cannot_be_written_changes_nothing(setup: Setup) -> None:
         s.act(r.request_id, Event(EventKind.BEGIN_VERIFICATION, method="email_code"), NOW)  # no code given
     assert setup.requests.get(r.request_id).state is State.RECEIPT_CONFIRMED  # type: ignore[union-attr]
     assert (len(setup.audit.entries), len(setup.outbox.all())) == (entries, messages)
+
+
+def test_email_code_verification(setup: Setup) -> None:
+    import re
+
+    secret = b"s" * 32
+    s = setup.service
+    r = s.submit(Submission(Right.ACCESS, Requester(email="i@example.test"), "eu"), NOW).request
+    r = s.send_code(r.request_id, secret, NOW)
+    assert r.state is State.VERIFYING
+    body = setup.outbox.for_request(r.request_id)[-1].body
+    code = re.search(r"\b(\d{6})\b", body)
+    assert code is not None
+    assert s.check_code(r.request_id, secret, "000000" if code.group(1) != "000000" else "111111", NOW).status.value == "wrong"
+    assert s.check_code(r.request_id, secret, code.group(1), NOW).ok
+    assert s.get(r.request_id).state is State.VERIFIED
+    assert code.group(1) not in str(setup.requests.get_secret(r.request_id, "email_code"))
+
+
+def test_too_many_wrong_codes_fail_verification(setup: Setup) -> None:
+    secret = b"s" * 32
+    s = setup.service
+    r = s.submit(Submission(Right.DELETION, Requester(email="j@example.test"), "eu"), NOW).request
+    s.send_code(r.request_id, secret, NOW)
+    for _ in range(5):
+        s.check_code(r.request_id, secret, "abcdef", NOW)
+    assert s.get(r.request_id).state is State.VERIFICATION_FAILED

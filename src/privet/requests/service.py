@@ -24,8 +24,9 @@ from privet.requests.lifecycle import (
     StartFulfilment,
     advance,
 )
-from privet.requests.model import Request
+from privet.requests.model import Request, State
 from privet.requests.ports import AuditLog, Outbox, OutboxItem, Reminder, RequestStore, Scheduler, UnitOfWork
+from privet.requests.verification import CodeRecord, CodeResult, CodeStatus, check_code, issue_code, required_standard
 
 REMIND_BEFORE = dt.timedelta(days=7)
 
@@ -103,8 +104,14 @@ class RequestService:
             request = self.act(request.request_id, Event(EventKind.CONFIRM_RECEIPT), now, "system")
         return Submitted(request, duplicate=False)
 
-    def act(self, request_id: str, event: Event, now: dt.datetime, actor: str = "system",
-            extra: Mapping[str, str] | None = None) -> Request:  # fmt: skip
+    def act(
+        self,
+        request_id: str,
+        event: Event,
+        now: dt.datetime,
+        actor: str = "system",
+        extra: Mapping[str, str] | None = None,
+    ) -> Request:
         """One step of the lifecycle, recorded and carried out."""
         request = self.get(request_id)
         updated, effects = advance(request, event, now)
@@ -134,8 +141,53 @@ class RequestService:
         event = Event(EventKind.APPEAL, text=text, appeal_dates=dates, appeal_window_ends=window_ends, actor=actor)
         return self.act(request_id, event, now, actor)
 
-    def _message(self, request: Request, effect: SendMessage, now: dt.datetime,
-                 extra: Mapping[str, str]) -> OutboxItem:  # fmt: skip
+    def send_code(self, request_id: str, secret: bytes, now: dt.datetime) -> Request:
+        """Email a one-time code (only its keyed hash is kept) and move the request to verifying."""
+        request = self.get(request_id)
+        issued = issue_code(secret, request_id, now)
+        record = issued.record
+        with self.unit_of_work():
+            self.store.put_secret(request_id, "email_code", _code_json(record))
+            event = Event(EventKind.BEGIN_VERIFICATION, method="email_code")
+            extra = {"code": issued.code, "expires": record.expires_at.isoformat()}
+            if request.state is State.VERIFYING:  # a new code for a request already verifying: message only
+                item = self._message(request, SendMessage(request_id, MessageKind.VERIFICATION_CODE), now, extra)
+                self.outbox.enqueue(item)
+                self._audit(now, "system", "code_resent", request, {})
+                return request
+            return self.act(request_id, event, now, "system", extra=extra)
+
+    def check_code(self, request_id: str, secret: bytes, attempt: str, now: dt.datetime) -> CodeResult:
+        """Check a code the person typed; the right one verifies the request, too many wrong ones fail it."""
+        request = self.get(request_id)
+        stored = self.store.get_secret(request_id, "email_code")
+        if stored is None:
+            raise RequestError(f"no code was sent for request {request_id}; send one first")
+        record, result = check_code(secret, _code_from(stored), attempt, now)
+        with self.unit_of_work():
+            self.store.put_secret(request_id, "email_code", _code_json(record))
+            self._audit(now, "requester", "code_checked", request, {"status": result.status.value})
+            standard = required_standard(request.kind, request.jurisdiction)
+            if result.ok and request.state is State.VERIFYING:
+                self.act(
+                    request_id,
+                    Event(EventKind.VERIFIED, method="email_code", level=f"email code; {standard.level}"),
+                    now,
+                    "requester",
+                )
+            elif result.status is CodeStatus.LOCKED and request.state is State.VERIFYING:
+                self.act(
+                    request_id,
+                    Event(
+                        EventKind.VERIFICATION_FAILED,
+                        reasons=("the code was typed wrongly too many times; identity could not be verified",),
+                    ),
+                    now,
+                    "system",
+                )
+        return result
+
+    def _message(self, request: Request, effect: SendMessage, now: dt.datetime, extra: Mapping[str, str]) -> OutboxItem:
         message = self.render(effect.message, request, effect.reasons, extra)
         return OutboxItem(
             message_id=secrets.token_hex(8),
@@ -167,3 +219,25 @@ def _received_payload(request: Request) -> dict[str, Any]:
         "agent": request.agent.name if request.agent else None,
         "notes": list(request.notes),
     }
+
+
+def _code_json(record: CodeRecord) -> dict[str, Any]:
+    return {
+        "request_id": record.request_id,
+        "digest": record.digest,
+        "expires_at": record.expires_at.isoformat(),
+        "attempts": record.attempts,
+        "max_attempts": record.max_attempts,
+        "used": record.used,
+    }
+
+
+def _code_from(data: Mapping[str, Any]) -> CodeRecord:
+    return CodeRecord(
+        data["request_id"],
+        data["digest"],
+        dt.datetime.fromisoformat(data["expires_at"]),
+        data["attempts"],
+        data["max_attempts"],
+        data["used"],
+    )

@@ -1,0 +1,332 @@
+"""privet requests, outbox, audit, metrics and fulfil: the data-subject request workflow from the command line."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from privet.commands.common import EXIT_FINDINGS, JsonOption, WorkspaceOption, fail, out, print_json, workspace
+from privet.law.vocabulary import Right
+from privet.requests.lifecycle import Event, EventKind, RequestError
+from privet.requests.model import Agent, Channel, Request, Requester
+
+requests_app = typer.Typer(help="Data-subject requests: take in, verify, advance, answer.", no_args_is_help=True)
+audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
+fulfil_app = typer.Typer(help="Carry out requests against the company's systems.", no_args_is_help=True)
+
+RequestId = Annotated[str, typer.Argument(help="The request id.")]
+Actor = Annotated[str, typer.Option(help="Who does this, for the audit log (e.g. staff:ida).")]
+
+
+def _line(r: Request, today: dt.date) -> str:
+    left = r.days_left(today)
+    when = f"due {r.due_date().isoformat()} ({left} days left)" if r.closed_at is None else "closed"
+    return f"{r.request_id}  {r.kind.value:<28} {r.state.value:<20} {r.jurisdiction or '?':<6} {when}"
+
+
+@requests_app.command("list")
+def list_requests(
+    ws: WorkspaceOption = Path(),
+    open_only: Annotated[bool, typer.Option("--open/--all", help="Only requests still open.")] = True,
+    as_json: JsonOption = False,
+) -> None:
+    """Requests sorted by urgency: the nearest due date first."""
+    from privet.requests.codec import to_dict
+
+    with workspace(ws) as rt:
+        items = [r for r in rt.requests.all() if not open_only or r.closed_at is None]
+        items.sort(key=lambda r: (r.closed_at is not None, r.due_date(), r.received_at))
+        if as_json:
+            print_json([to_dict(r) for r in items])
+            return
+        today = rt.now().date()
+        for r in items:
+            out.print(_line(r, today), markup=False)
+        if not items:
+            out.print("no open requests" if open_only else "no requests")
+
+
+@requests_app.command("show")
+def show(request_id: RequestId, ws: WorkspaceOption = Path(), as_json: JsonOption = False) -> None:
+    """One request: its state, deadlines and the law behind them, progress per system, messages, timeline."""
+    from privet.requests.codec import to_dict
+
+    with workspace(ws) as rt:
+        try:
+            r = rt.request_service.get(request_id)
+        except RequestError as exc:
+            fail(str(exc))
+        steps = rt.checkpoints.all(request_id)
+        messages = rt.outbox.for_request(request_id)
+        timeline = list(rt.audit.entries(f"request:{request_id}"))
+        if as_json:
+            print_json(
+                {
+                    "request": to_dict(r),
+                    "steps": [
+                        {
+                            "phase": s.phase,
+                            "collection": s.collection,
+                            "state": s.state.value,
+                            "rows": s.rows,
+                            "error": s.error,
+                        }
+                        for s in steps
+                    ],
+                    "messages": [{"kind": m.kind, "status": m.status, "to": m.to} for m in messages],
+                    "timeline": [
+                        {"seq": e.seq, "at": e.at.isoformat(), "actor": e.actor, "action": e.action} for e in timeline
+                    ],
+                }
+            )
+            return
+        out.print(_line(r, rt.now().date()), markup=False)
+        out.print(f"  requester: {r.requester.email or r.requester.phone or r.requester.subject_id}", markup=False)
+        out.print(f"  deadline: {r.dates.rule} [{'; '.join(r.dates.cites)}]", markup=False)
+        if r.dates.confirm_by:
+            out.print(f"  confirm receipt by {r.dates.confirm_by}", markup=False)
+        if r.dates.extended_due:
+            out.print(f"  latest with an extension: {r.dates.extended_due}", markup=False)
+        for note in r.notes + r.dates.notes:
+            out.print(f"  note: {note}", markup=False)
+        if r.outcome_reasons:
+            out.print("  reasons: " + "; ".join(r.outcome_reasons), markup=False)
+        for s in steps:
+            out.print(
+                f"  {s.phase:<8} {s.collection:<40} {s.state.value:<8} {s.rows} rows"
+                + (f"  ({s.error})" if s.error else ""),
+                markup=False,
+            )
+        for m in messages:
+            out.print(f"  message {m.kind} to {m.to}: {m.status}", markup=False)
+        for e in timeline:
+            out.print(f"  {e.seq:>5} {e.at.isoformat()} {e.actor:<14} {e.action}", markup=False)
+
+
+@requests_app.command("submit")
+def submit(
+    kind: Annotated[Right, typer.Option(help="The right exercised.")],
+    email: Annotated[str | None, typer.Option(help="The person's email address.")] = None,
+    name: Annotated[str | None, typer.Option(help="The person's name.")] = None,
+    phone: Annotated[str | None, typer.Option(help="The person's phone number.")] = None,
+    jurisdiction: Annotated[str | None, typer.Option(help="Where the person lives (eu, uk, us-ca ...).")] = None,
+    language: Annotated[str, typer.Option(help="Language for messages.")] = "en",
+    details: Annotated[str, typer.Option(help="What the person wrote (for corrections: field = value lines).")] = "",
+    agent: Annotated[str | None, typer.Option(help="An authorised agent's name, when one acts for the person.")] = None,
+    channel: Annotated[Channel, typer.Option(help="How the request arrived.")] = Channel.CLI,
+    ws: WorkspaceOption = Path(),
+    as_json: JsonOption = False,
+) -> None:
+    """Take in a request: the person's residence decides the law, the deadlines and what happens next."""
+    from privet.requests.intake import Submission
+
+    with workspace(ws) as rt:
+        submission = Submission(
+            kind,
+            Requester(email=email, name=name, phone=phone, language=language),
+            jurisdiction,
+            channel,
+            Agent(agent) if agent else None,
+            details,
+        )
+        try:
+            done = rt.request_service.submit(submission, rt.now(), actor="staff:cli")
+        except RequestError as exc:
+            fail(str(exc))
+        r = done.request
+        if as_json:
+            print_json(
+                {
+                    "request_id": r.request_id,
+                    "state": r.state.value,
+                    "due": r.due_date().isoformat(),
+                    "duplicate": done.duplicate,
+                }
+            )
+        elif done.duplicate:
+            out.print(f"already open as {r.request_id} ({r.state.value}); not taken in twice", markup=False)
+        else:
+            out.print(f"{r.request_id}: {r.state.value}, due {r.due_date().isoformat()}", markup=False)
+
+
+def _act(ws: Path, request_id: str, event: Event, actor: str) -> None:
+    with workspace(ws) as rt:
+        try:
+            r = rt.request_service.act(request_id, event, rt.now(), actor)
+        except (RequestError, ValueError) as exc:
+            fail(str(exc), EXIT_FINDINGS)
+        out.print(f"{r.request_id}: {r.state.value}, due {r.due_date().isoformat()}", markup=False)
+
+
+@requests_app.command("verify")
+def verify(
+    request_id: RequestId,
+    send_code: Annotated[bool, typer.Option("--send-code", help="Email a one-time code.")] = False,
+    code: Annotated[str | None, typer.Option(help="Check the code the person gives.")] = None,
+    method: Annotated[
+        str | None, typer.Option(help="Record a verification done another way (account, matching).")
+    ] = None,
+    actor: Actor = "staff:cli",
+    ws: WorkspaceOption = Path(),
+) -> None:
+    """Verify the requester: send or check an email code, or record another method."""
+    with workspace(ws) as rt:
+        try:
+            if send_code:
+                r = rt.request_service.send_code(request_id, rt.settings.secret_key, rt.now())
+                out.print(f"{r.request_id}: a code was sent ({r.state.value}); see privet outbox", markup=False)
+            elif code is not None:
+                result = rt.request_service.check_code(request_id, rt.settings.secret_key, code, rt.now())
+                out.print(
+                    f"code {result.status.value}" + ("" if result.ok else f", {result.attempts_left} tries left"),
+                    markup=False,
+                )
+                if not result.ok:
+                    raise typer.Exit(EXIT_FINDINGS)
+            elif method:
+                rt.request_service.act(
+                    request_id, Event(EventKind.VERIFIED, method=method, level=method), rt.now(), actor
+                )
+                out.print(f"{request_id}: verified by {method}", markup=False)
+            else:
+                fail("say how: --send-code, --code CODE or --method account|matching")
+        except RequestError as exc:
+            fail(str(exc), EXIT_FINDINGS)
+
+
+@requests_app.command("advance")
+def advance(
+    request_id: RequestId,
+    event: Annotated[EventKind, typer.Argument(help="The step: start, fulfil, confirm_receipt ...")],
+    reason: Annotated[list[str], typer.Option(help="A reason told to the person (repeat for several).")] = [],  # noqa: B006
+    actor: Actor = "staff:cli",
+    ws: WorkspaceOption = Path(),
+) -> None:
+    """Move a request one step along its lifecycle."""
+    _act(ws, request_id, Event(event, reasons=tuple(reason), actor=actor), actor)
+
+
+@requests_app.command("extend")
+def extend(
+    request_id: RequestId,
+    reason: Annotated[str, typer.Option(help="Why, told to the person.")],
+    actor: Actor = "staff:cli",
+    ws: WorkspaceOption = Path(),
+) -> None:
+    """Extend the deadline once, as the law allows, telling the person why."""
+    _act(ws, request_id, Event(EventKind.EXTEND, reasons=(reason,), actor=actor), actor)
+
+
+@requests_app.command("deny")
+def deny(
+    request_id: RequestId,
+    reason: Annotated[list[str], typer.Option(help="Why (repeat for several).")],
+    actor: Actor = "staff:cli",
+    ws: WorkspaceOption = Path(),
+) -> None:
+    """Deny the request with reasons; the person is told where to complain and how to appeal."""
+    _act(ws, request_id, Event(EventKind.DENY, reasons=tuple(reason), actor=actor), actor)
+
+
+@requests_app.command("appeal")
+def appeal(
+    request_id: RequestId,
+    text: Annotated[str, typer.Option(help="The appeal, in the person's words.")],
+    ws: WorkspaceOption = Path(),
+) -> None:
+    """Record the person's appeal against the decision (where the law gives one, within its window)."""
+    with workspace(ws) as rt:
+        try:
+            r = rt.request_service.appeal(request_id, text, rt.now())
+        except RequestError as exc:
+            fail(str(exc), EXIT_FINDINGS)
+        out.print(f"{r.request_id}: {r.state.value}, decide by {r.due_date().isoformat()}", markup=False)
+
+
+def outbox(
+    ws: WorkspaceOption = Path(),
+    request_id: Annotated[str | None, typer.Option("--request")] = None,
+    full: Annotated[bool, typer.Option(help="Print whole messages.")] = False,
+) -> None:
+    """Messages to people (in the embedded default nothing is mailed: read them here)."""
+    with workspace(ws) as rt:
+        items = rt.outbox.for_request(request_id) if request_id else rt.outbox.all()
+        for m in items:
+            out.print(f"{m.created_at.isoformat()} [{m.status}] {m.kind} to {m.to}: {m.subject}", markup=False)
+            if full:
+                out.print(m.body + "\n", markup=False)
+
+
+@audit_app.command("verify")
+def audit_verify(
+    ws: WorkspaceOption = Path(),
+    anchor: Annotated[
+        str | None, typer.Option(help="A checkpoint printed earlier, to detect removal of the newest entries.")
+    ] = None,
+) -> None:
+    """Check the audit chain: any edited, removed, reordered or inserted entry is found (exit 1)."""
+    from privet.audit import verify_chain
+
+    with workspace(ws) as rt:
+        report = verify_chain(rt.audit.entries(), anchor)
+        for problem in report.problems:
+            out.print(problem, markup=False)
+        if not report.ok:
+            raise typer.Exit(EXIT_FINDINGS)
+        out.print(f"{report.entries_checked} entries verified; checkpoint: {report.checkpoint()}", markup=False)
+
+
+def metrics(
+    year: Annotated[int, typer.Option(help="The calendar year.")],
+    output_format: Annotated[str, typer.Option("--format", help="md, csv or json")] = "md",
+    ws: WorkspaceOption = Path(),
+) -> None:
+    """CCPA 11 CCR 7102 request metrics for a year, per request type and per jurisdiction."""
+    from privet.reports.metrics import MetricsError, render_metrics, request_metrics
+
+    with workspace(ws) as rt:
+        try:
+            text = render_metrics(request_metrics(rt.requests.all(), year, kinds=list(Right)), output_format)  # type: ignore[arg-type]
+        except MetricsError as exc:
+            fail(str(exc))
+        out.print(text, markup=False)
+
+
+@fulfil_app.command("plan")
+def fulfil_plan(request_id: RequestId, ws: WorkspaceOption = Path()) -> None:
+    """Print what fulfilment will read (and erase, for deletions), in order, without touching anything."""
+    from privet.fulfilment.graph import build_graph
+    from privet.fulfilment.plan import PlanError, plan_access, plan_erasure
+    from privet.workspace.fulfil import identities_of
+
+    with workspace(ws) as rt:
+        try:
+            r = rt.request_service.get(request_id)
+            graph = build_graph(rt.manifest.datasets)
+            ids = identities_of(rt, r)
+            plan = plan_erasure(graph, ids) if r.kind is Right.DELETION else plan_access(graph, ids)
+        except (RequestError, PlanError) as exc:
+            fail(str(exc))
+        for line in plan.describe():
+            out.print(line, markup=False)
+
+
+@fulfil_app.command("run")
+def fulfil_run(request_id: RequestId, ws: WorkspaceOption = Path(), actor: Actor = "system") -> None:
+    """Carry out a request in progress; run it again after a failure to finish what remains."""
+    from privet.fulfilment.executor import FulfilmentError
+    from privet.fulfilment.plan import PlanError
+    from privet.workspace.fulfil import fulfil_request
+
+    with workspace(ws) as rt:
+        try:
+            r = fulfil_request(rt, request_id, actor)
+        except (FulfilmentError, PlanError, RequestError) as exc:
+            fail(f"{request_id}: {exc}", EXIT_FINDINGS)
+        out.print(
+            f"{r.request_id}: {r.state.value}" + (f" ({'; '.join(r.outcome_reasons)})" if r.outcome_reasons else ""),
+            markup=False,
+        )

@@ -1,0 +1,308 @@
+"""Carrying out a plan against the company's systems: read, check, then change collection by collection.
+
+Erasure is planned whole before anything changes: every row is found, every action decided and recorded as a
+checkpoint. Then each collection's actions run in one transaction and are checkpointed when done. A dropped
+connection leaves the failed collection rolled back and the rest of the plan recorded; running again skips what
+is done and finishes the rest. Nothing reports success for a field it did not erase.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Protocol
+
+from privet.fulfilment.erasure import Action, ActionKind, LegalHold, erasure_actions
+from privet.fulfilment.graph import DatasetGraph
+from privet.fulfilment.masking import MaskingError, column_for, mask_value
+from privet.fulfilment.plan import AccessPlan, ErasurePlan
+from privet.fulfilment.ports import Column, ColumnType, Connector, ConnectorError, Row, Update, batched
+from privet.manifest.model import Manifest
+
+RESTRICTED_COLUMNS = ("privet_restricted", "restricted", "processing_restricted")
+
+
+class StepState(StrEnum):
+    DONE = "done"
+    FAILED = "failed"
+    MANUAL = "manual"  # a person must do it; the request waits
+    REVIEW = "review"  # stopped for a human to look (a shared identity matching too many rows)
+
+
+@dataclass(frozen=True)
+class StepRecord:
+    request_id: str
+    phase: str  # "plan", "access", "erase", "correct", "restrict"
+    collection: str
+    state: StepState
+    rows: int = 0
+    error: str | None = None
+    detail: Mapping[str, Any] = field(default_factory=dict)
+
+
+class Checkpoints(Protocol):
+    def get(self, request_id: str, phase: str, collection: str) -> StepRecord | None: ...
+
+    def put(self, record: StepRecord, at: dt.datetime) -> None: ...
+
+    def all(self, request_id: str) -> list[StepRecord]: ...
+
+
+class FulfilmentError(RuntimeError):
+    pass
+
+
+class NeedsReview(FulfilmentError):
+    """An identity matched more rows than one person plausibly has (info@, a shared phone)."""
+
+
+@dataclass(frozen=True)
+class Limits:
+    rows_per_identity: int = 200  # more rows than this for one seed value stops for review
+    batch: int = 500
+
+
+def table_of(collection: str) -> str:
+    return collection.split(".", 1)[1]
+
+
+def _connector(connectors: Mapping[str, Connector], graph: DatasetGraph, collection: str) -> Connector:
+    system = graph.node(collection).system
+    if system is None or system not in connectors:
+        raise FulfilmentError(
+            f"no connection for {collection} (system {system or 'not set'}); configure it under [systems.{system}] "
+            "in privet.toml"
+        )
+    return connectors[system]
+
+
+def check_schema(plan: AccessPlan, graph: DatasetGraph, connectors: Mapping[str, Connector]) -> list[str]:
+    """Every dataset collection and field the plan touches, compared with the live schema before any write."""
+    problems = []
+    missing: dict[str, list[str]] = {}
+    for step in plan.steps:
+        system = graph.node(step.collection).system
+        if system is None or system not in connectors:
+            missing.setdefault(system or "(none)", []).append(step.collection)
+    for system, collections in missing.items():
+        problems.append(
+            f"no connection for system {system} ({', '.join(collections)}); configure it under "
+            f"[systems.{system}] in privet.toml"
+        )
+    for step in plan.steps:
+        node = graph.node(step.collection)
+        if node.system is None or node.system not in connectors:
+            continue
+        try:
+            live = _connector(connectors, graph, step.collection).describe(table_of(step.collection))
+        except (FulfilmentError, ConnectorError) as exc:
+            problems.append(f"{step.collection}: {exc}")
+            continue
+        if live is None:
+            problems.append(
+                f"{step.collection}: the table {table_of(step.collection)!r} does not exist in {node.system}"
+            )
+            continue
+        for fld in node.fields:
+            if "." in fld.path or not fld.leaf:
+                continue  # nested document fields are checked by document stores, not here
+            column = live.get(fld.path)
+            if column is None:
+                problems.append(f"{step.collection}.{fld.path}: no such column in {node.system}")
+            elif fld.data_type and not _compatible(fld.data_type, column.type):
+                problems.append(
+                    f"{step.collection}.{fld.path}: the dataset says {fld.data_type}, the database has "
+                    f"{column.type.value}"
+                )
+    return problems
+
+
+_TYPES = {
+    "string": {ColumnType.TEXT, ColumnType.JSON, ColumnType.OTHER},
+    "integer": {ColumnType.INTEGER},
+    "float": {ColumnType.FLOAT, ColumnType.INTEGER},
+    "boolean": {ColumnType.BOOLEAN, ColumnType.INTEGER},
+    "date": {ColumnType.DATE, ColumnType.DATETIME, ColumnType.TEXT},
+}
+
+
+def _compatible(declared: str, live: ColumnType) -> bool:
+    allowed = _TYPES.get(declared.lower().split("[")[0])
+    return allowed is None or live in allowed or live is ColumnType.OTHER
+
+
+def collect(
+    plan: AccessPlan,
+    graph: DatasetGraph,
+    connectors: Mapping[str, Connector],
+    identities: Mapping[str, Sequence[str]],
+    limits: Limits = Limits(),
+) -> dict[str, list[Row]]:
+    """Every row the plan reaches, one query per collection per batch of values."""
+    found: dict[str, list[Row]] = {}
+    for step in plan.steps:
+        connector = _connector(connectors, graph, step.collection)
+        rows: dict[Any, Row] = {}
+        for inp in step.inputs:
+            if inp.identity is not None:
+                values = list(dict.fromkeys(identities.get(inp.identity, ())))
+            else:
+                name = inp.upstream_field or ""
+                upstream = found.get(inp.upstream or "", [])
+                values = list(dict.fromkeys(r[name] for r in upstream if r.get(name) is not None))
+            if not values:
+                continue
+            for chunk in batched(values, limits.batch):
+                got = connector.select(table_of(step.collection), inp.field, chunk)
+                if inp.identity is not None and len(got) > limits.rows_per_identity * len(chunk):
+                    raise NeedsReview(
+                        f"{step.collection}: {len(got)} rows match the request's {inp.identity}; more than one person "
+                        f"plausibly has (limit {limits.rows_per_identity}). A shared address such as info@ must be "
+                        "reviewed by a person before anything is erased."
+                    )
+                for row in got:
+                    rows[_row_key(graph, step.collection, row)] = row
+        found[step.collection] = list(rows.values())
+    return found
+
+
+def _row_key(graph: DatasetGraph, collection: str, row: Row) -> Any:
+    keys = [f.path for f in graph.node(collection).fields if f.primary_key]
+    return tuple(row.get(k) for k in keys) if keys else tuple(sorted((k, repr(v)) for k, v in row.items()))
+
+
+@dataclass(frozen=True)
+class ErasureOutcome:
+    done: dict[str, int]  # collection -> rows changed
+    kept: tuple[Action, ...]  # restricted instead of erased, with the reason the person is told
+    manual: tuple[str, ...]  # tasks a person must do before the request can close
+    failed: dict[str, str]  # collection -> error
+
+    @property
+    def complete(self) -> bool:
+        return not self.failed and not self.manual
+
+
+def plan_actions(
+    plan: ErasurePlan,
+    graph: DatasetGraph,
+    manifest: Manifest,
+    connectors: Mapping[str, Connector],
+    identities: Mapping[str, Sequence[str]],
+    holds: Sequence[LegalHold],
+    on: dt.date,
+    jurisdictions: Sequence[str],
+    limits: Limits = Limits(),
+) -> list[Action]:
+    problems = check_schema(plan.access, graph, connectors)
+    if problems:
+        raise FulfilmentError(
+            "the datasets do not match the live systems; nothing was changed:\n  " + "\n  ".join(problems)
+        )
+    rows = collect(plan.access, graph, connectors, identities, limits)
+    columns = {c: _connector(connectors, graph, c).describe(table_of(c)) or {} for c in plan.order}
+    return erasure_actions(plan, rows, manifest, holds, on=on, jurisdictions=jurisdictions, columns=columns)
+
+
+def apply_actions(
+    request_id: str,
+    actions: Sequence[Action],
+    order: Sequence[str],
+    graph: DatasetGraph,
+    connectors: Mapping[str, Connector],
+    checkpoints: Checkpoints,
+    key: bytes,
+    now: dt.datetime,
+    phase: str = "erase",
+) -> ErasureOutcome:
+    """Run the actions collection by collection in `order`; each collection commits whole and is checkpointed."""
+    by_collection: dict[str, list[Action]] = defaultdict(list)
+    for action in actions:
+        by_collection[action.collection].append(action)
+    done: dict[str, int] = {}
+    failed: dict[str, str] = {}
+    manual: list[str] = []
+    kept = tuple(a for a in actions if a.kind is ActionKind.RESTRICT)
+    for collection in order:
+        todo = by_collection.get(collection)
+        if not todo:
+            continue
+        previous = checkpoints.get(request_id, phase, collection)
+        if previous is not None and previous.state is StepState.DONE:
+            done[collection] = previous.rows
+            continue
+        connector = _connector(connectors, graph, collection)
+        try:
+            changed, tasks = _apply_collection(collection, todo, graph, connector, key)
+        except (ConnectorError, MaskingError) as exc:
+            failed[collection] = str(exc)
+            checkpoints.put(StepRecord(request_id, phase, collection, StepState.FAILED, 0, str(exc)), now)
+            break  # later collections may depend on this one: stop, and resume from here
+        if tasks:
+            manual += tasks
+            checkpoints.put(
+                StepRecord(request_id, phase, collection, StepState.MANUAL, changed, detail={"tasks": tasks}), now
+            )
+        else:
+            checkpoints.put(StepRecord(request_id, phase, collection, StepState.DONE, changed), now)
+        done[collection] = changed
+    return ErasureOutcome(done, kept, tuple(manual), failed)
+
+
+def _apply_collection(
+    collection: str, actions: Sequence[Action], graph: DatasetGraph, connector: Connector, key: bytes
+) -> tuple[int, list[str]]:
+    table = table_of(collection)
+    live = connector.describe(table) or {}
+    node = graph.node(collection)
+    fields = {f.path: f for f in node.fields}
+    changed = 0
+    tasks: list[str] = []
+    with connector.transaction():
+        rows_by_key = _current_rows(connector, table, actions)
+        deletes = [a for a in actions if a.kind is ActionKind.DELETE]
+        for key_field in {a.key_field for a in deletes}:
+            keys = [a.key for a in deletes if a.key_field == key_field]
+            changed += connector.delete(table, key_field, keys)
+        updates: dict[str, list[Update]] = defaultdict(list)
+        for action in actions:
+            if action.kind is ActionKind.MASK:
+                row = rows_by_key.get((action.key_field, action.key), {})
+                values = {}
+                for name in action.fields:
+                    column = column_for(fields[name], live.get(name))
+                    values[name] = mask_value(action.strategy or "null", row.get(name), column, key)
+                updates[action.key_field].append(Update(action.key, values))
+            elif action.kind is ActionKind.RESTRICT:
+                flag = next((c for c in RESTRICTED_COLUMNS if c in live), None)
+                if flag is None:
+                    tasks.append(
+                        f"restrict {collection} row {action.key_field}={action.key!r} "
+                        f"({', '.join(action.fields)}) in {node.system}: no restriction flag column; "
+                        f"{action.reason.text}"
+                    )
+                else:
+                    updates[action.key_field].append(Update(action.key, {flag: _true(live[flag])}))
+        for key_field, batch in updates.items():
+            changed += connector.update(table, key_field, batch)
+    return changed, tasks
+
+
+def _true(column: Column) -> Any:
+    return 1 if column.type is ColumnType.INTEGER else True
+
+
+def _current_rows(connector: Connector, table: str, actions: Sequence[Action]) -> dict[tuple[str, Any], Row]:
+    wanted: dict[str, list[Any]] = defaultdict(list)
+    for a in actions:
+        if a.kind is ActionKind.MASK:
+            wanted[a.key_field].append(a.key)
+    out: dict[tuple[str, Any], Row] = {}
+    for key_field, keys in wanted.items():
+        for chunk in batched(keys, 500):
+            for row in connector.select(table, key_field, chunk):
+                out[(key_field, row[key_field])] = row
+    return out

@@ -1,0 +1,342 @@
+"""Fulfilling a request against the company's systems: the adapter that joins the workflow to the executor.
+
+Opt-outs, objections, restriction and withdrawal are recorded in the consent ledger, where every decision reads
+them. Access builds a package from every collection the plan reaches. Erasure is planned whole and recorded
+before anything changes, then carried out collection by collection with checkpoints: running it again after a
+crash finishes the rest and repeats nothing. A request only reaches "fulfilled" when every field is done.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from typing import Any
+
+from privet.connectors.registry import connector_for
+from privet.consent.events import Evidence, Signal, Source
+from privet.consent.ledger import ChoiceInput
+from privet.fulfilment.erasure import Action, ActionKind, Reason, ReasonCode
+from privet.fulfilment.executor import (
+    FulfilmentError,
+    StepRecord,
+    StepState,
+    apply_actions,
+    check_schema,
+    collect,
+    plan_actions,
+    table_of,
+)
+from privet.fulfilment.graph import build_graph
+from privet.fulfilment.package import build_access_package
+from privet.fulfilment.plan import plan_access, plan_erasure
+from privet.fulfilment.ports import Connector, Update
+from privet.law.catalogue import catalogue
+from privet.law.vocabulary import Right
+from privet.requests.lifecycle import Event, EventKind
+from privet.requests.model import Request, State
+from privet.workspace.files import write_atomic
+from privet.workspace.runtime import Runtime
+
+SIGNALS: dict[Right, tuple[tuple[str, bool], ...]] = {
+    Right.OPT_OUT_SALE: ((Signal.OPT_OUT_SALE.value, True), (Signal.OPT_OUT_SHARING.value, True)),
+    Right.OPT_OUT_SHARING: ((Signal.OPT_OUT_SHARING.value, True),),
+    Right.OPT_OUT_TARGETED_ADVERTISING: ((Signal.OPT_OUT_TARGETED_ADVERTISING.value, True),),
+    Right.OPT_OUT_PROFILING: ((Signal.OBJECTION.value, True),),
+    Right.LIMIT_SENSITIVE: ((Signal.LIMIT_SENSITIVE.value, True),),
+    Right.OBJECTION: ((Signal.OBJECTION.value, True),),
+    Right.OBJECT_DIRECT_MARKETING: ((Signal.OBJECTION_DIRECT_MARKETING.value, True),),
+    Right.RESTRICTION: ((Signal.RESTRICTION.value, True),),
+}
+ACCESS_KINDS = frozenset({Right.ACCESS, Right.PORTABILITY, Right.KNOW})
+
+
+class FulfilmentIncomplete(FulfilmentError):
+    """Work remains (a failed system, manual tasks): the request stays in progress and can be run again."""
+
+
+def identities_of(rt: Runtime, request: Request) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    r = request.requester
+    if r.email:
+        out.setdefault("email", []).append(r.email.strip().lower())
+    if r.phone:
+        out.setdefault("phone_number", []).append(r.phone)
+    if r.subject_id:
+        for ident in rt.subjects.identifiers(r.subject_id):
+            name = {"phone": "phone_number"}.get(ident.kind.value, ident.kind.value)
+            if ident.value not in out.get(name, []):
+                out.setdefault(name, []).append(ident.value)
+    return out
+
+
+@contextmanager
+def connectors(rt: Runtime) -> Iterator[dict[str, Connector]]:
+    opened = {key: connector_for(key, config) for key, config in rt.settings.systems.items()}
+    try:
+        yield opened
+    finally:
+        for c in opened.values():
+            c.close()
+
+
+def fulfil_request(rt: Runtime, request_id: str, actor: str = "system") -> Request:
+    """Carry out an in-progress request; returns it fulfilled, partially fulfilled, or still in progress."""
+    request = rt.request_service.get(request_id)
+    if request.state not in (State.IN_PROGRESS, State.EXTENDED):
+        raise FulfilmentError(f"request {request_id} is {request.state.value}; fulfilment runs on requests in progress")
+    now = rt.now()
+    if request.kind in SIGNALS or request.kind is Right.WITHDRAW_CONSENT:
+        return _record_choices(rt, request, now, actor)
+    if request.kind in ACCESS_KINDS:
+        return _access(rt, request, now, actor)
+    if request.kind is Right.DELETION:
+        return _erase(rt, request, now, actor)
+    if request.kind is Right.CORRECTION:
+        return _correct(rt, request, now, actor)
+    raise FulfilmentError(f"privet cannot fulfil {request.kind.value} requests automatically; a person must")
+
+
+def _subject(rt: Runtime, request: Request) -> str | None:
+    if request.requester.subject_id:
+        return request.requester.subject_id
+    from privet.consent.identifiers import Identifier, IdentifierKind
+
+    if request.requester.email:
+        return rt.subjects.find(Identifier(IdentifierKind.EMAIL, request.requester.email.strip().lower()))
+    return None
+
+
+def _record_choices(rt: Runtime, request: Request, now: dt.datetime, actor: str) -> Request:
+    from privet.consent.identifiers import Identifier, IdentifierKind
+
+    subject = _subject(rt, request)
+    ident = None if subject else Identifier(IdentifierKind.EMAIL, (request.requester.email or "").strip().lower())
+    evidence = Evidence(request_id=request.request_id, note=f"{request.kind.value} request")
+    if request.kind is Right.WITHDRAW_CONSENT:
+        pairs = tuple((key, False) for key in sorted(rt.manifest.consents))
+    else:
+        pairs = SIGNALS[request.kind]
+    choices = [
+        ChoiceInput(
+            key,
+            granted,
+            Source.REQUEST,
+            subject_id=subject,
+            identifier=ident,
+            at=now,
+            event_id=f"{request.request_id}:{key}",
+            jurisdiction=request.jurisdiction,
+            evidence=evidence,
+        )
+        for key, granted in pairs
+    ]
+    rt.ledger.record(choices, now)
+    summary = f"recorded in the consent ledger: {', '.join(k for k, _ in pairs)}"
+    return rt.request_service.act(
+        request.request_id, Event(EventKind.FULFIL, text=summary), now, actor, extra={"summary": summary}
+    )
+
+
+def _access(rt: Runtime, request: Request, now: dt.datetime, actor: str) -> Request:
+    graph = build_graph(rt.manifest.datasets)
+    ids = identities_of(rt, request)
+    plan = plan_access(graph, ids)
+    with connectors(rt) as conns:
+        problems = check_schema(plan, graph, conns)
+        if problems:
+            raise FulfilmentIncomplete("the datasets do not match the live systems:\n  " + "\n  ".join(problems))
+        rows = collect(plan, graph, conns, ids)
+    package = build_access_package(request.request_id, rt.manifest, rows, now)
+    path = rt.settings.root / "packages" / f"{request.request_id}.zip"
+    write_atomic(path, package)
+    count = sum(len(v) for v in rows.values())
+    rt.checkpoints.put(
+        StepRecord(
+            request.request_id,
+            "access",
+            "*",
+            StepState.DONE,
+            count,
+            detail={"package": str(path), "sha256": hashlib.sha256(package).hexdigest()},
+        ),
+        now,
+    )
+    summary = f"{count} records from {sum(1 for v in rows.values() if v)} collections"
+    return rt.request_service.act(
+        request.request_id, Event(EventKind.FULFIL, text=summary), now, actor, extra={"summary": summary}
+    )
+
+
+def _erase(rt: Runtime, request: Request, now: dt.datetime, actor: str) -> Request:
+    graph = build_graph(rt.manifest.datasets)
+    ids = identities_of(rt, request)
+    plan = plan_erasure(graph, ids)
+    jurisdictions = catalogue().expand((request.jurisdiction,)) if request.jurisdiction else ()
+    with connectors(rt) as conns:
+        recorded = rt.checkpoints.get(request.request_id, "plan", "*")
+        if recorded is None:
+            actions = plan_actions(
+                plan,
+                graph,
+                rt.manifest,
+                conns,
+                ids,
+                (),
+                request.received_at.date(),
+                list(jurisdictions) + [g for g, m in catalogue().groups.items() if request.jurisdiction in m],
+            )
+            rt.checkpoints.put(
+                StepRecord(
+                    request.request_id,
+                    "plan",
+                    "*",
+                    StepState.DONE,
+                    len(actions),
+                    detail={"actions": [_action_json(a) for a in actions]},
+                ),
+                now,
+            )
+            rt.audit.record(
+                now,
+                actor,
+                "erasure_planned",
+                f"request:{request.request_id}",
+                {"actions": len(actions), "collections": list(plan.order)},
+            )
+        else:
+            actions = [_action_from(a) for a in recorded.detail["actions"]]
+        outcome = apply_actions(
+            request.request_id, actions, plan.order, graph, conns, rt.checkpoints, rt.settings.secret_key, now
+        )
+    rt.audit.record(
+        now,
+        actor,
+        "erasure_applied",
+        f"request:{request.request_id}",
+        {"done": outcome.done, "failed": outcome.failed, "manual": len(outcome.manual), "kept": len(outcome.kept)},
+    )
+    if outcome.failed:
+        where = "; ".join(f"{c}: {e}" for c, e in outcome.failed.items())
+        raise FulfilmentIncomplete(
+            f"erasure stopped: {where}. Fix the system and run it again: what is done stays done"
+        )
+    if outcome.manual:
+        raise FulfilmentIncomplete(
+            f"{len(outcome.manual)} manual task(s) wait for the system owners:\n  " + "\n  ".join(outcome.manual)
+        )
+    summary = f"erased or masked {sum(outcome.done.values())} records in {len(outcome.done)} collections"
+    if outcome.kept:
+        reasons = tuple(
+            dict.fromkeys(
+                f"{a.collection}: {a.reason.text}" + (f" (kept until {a.until.isoformat()})" if a.until else "")
+                for a in outcome.kept
+            )
+        )
+        return rt.request_service.act(
+            request.request_id,
+            Event(EventKind.FULFIL_PARTIALLY, reasons=reasons, text=summary),
+            now,
+            actor,
+            extra={"summary": summary},
+        )
+    return rt.request_service.act(
+        request.request_id, Event(EventKind.FULFIL, text=summary), now, actor, extra={"summary": summary}
+    )
+
+
+def _correct(rt: Runtime, request: Request, now: dt.datetime, actor: str) -> Request:
+    """details holds one correction a line: dataset.collection.field = new value."""
+    corrections = _corrections(request.details)
+    if not corrections:
+        raise FulfilmentError(
+            "a correction request names what to change: one 'dataset.collection.field = value' a line in its details"
+        )
+    graph = build_graph(rt.manifest.datasets)
+    ids = identities_of(rt, request)
+    plan = plan_access(graph, ids)
+    changed: list[dict[str, Any]] = []
+    with connectors(rt) as conns:
+        rows = collect(plan, graph, conns, ids)
+        for (collection, field_name), value in corrections.items():
+            node = graph.node(collection)
+            keys = [f.path for f in node.fields if f.primary_key]
+            if not keys:
+                raise FulfilmentError(f"{collection} has no primary key in the dataset; privet cannot address its rows")
+            conn = conns[node.system or ""]
+            updates = [Update(row[keys[0]], {field_name: value}) for row in rows.get(collection, [])]
+            with conn.transaction():
+                n = conn.update(table_of(collection), keys[0], updates)
+            before = [row.get(field_name) for row in rows.get(collection, [])]
+            sensitive = any(
+                c in rt.manifest.taxonomy.categories and rt.manifest.taxonomy.categories[c].sensitive
+                for f in node.fields
+                if f.path == field_name
+                for c in f.categories
+            )
+            changed.append(
+                {
+                    "field": f"{collection}.{field_name}",
+                    "rows": n,
+                    "before": [_maybe_hash(v, sensitive) for v in before],
+                    "after": _maybe_hash(value, sensitive),
+                }
+            )
+    rt.audit.record(now, actor, "corrected", f"request:{request.request_id}", {"changes": changed})
+    summary = "; ".join(f"{c['field']}: {c['rows']} row(s)" for c in changed)
+    return rt.request_service.act(
+        request.request_id, Event(EventKind.FULFIL, text=summary), now, actor, extra={"summary": summary}
+    )
+
+
+def _corrections(details: str) -> dict[tuple[str, str], str]:
+    out = {}
+    for line in details.splitlines():
+        target, sep, value = line.partition("=")
+        parts = target.strip().split(".")
+        if sep and len(parts) >= 3:
+            out[(".".join(parts[:2]), ".".join(parts[2:]))] = value.strip()
+    return out
+
+
+def _maybe_hash(value: Any, sensitive: bool) -> Any:
+    if not sensitive or value is None:
+        return value
+    return "sha256:" + hashlib.sha256(str(value).encode()).hexdigest()
+
+
+def _action_json(a: Action) -> dict[str, Any]:
+    return {
+        "collection": a.collection,
+        "key_field": a.key_field,
+        "key": a.key,
+        "kind": a.kind.value,
+        "fields": list(a.fields),
+        "strategy": a.strategy,
+        "until": a.until.isoformat() if a.until else None,
+        "reason": dataclasses.asdict(a.reason),
+    }
+
+
+def _action_from(d: Mapping[str, Any]) -> Action:
+    r = d["reason"]
+    return Action(
+        d["collection"],
+        d["key_field"],
+        d["key"],
+        ActionKind(d["kind"]),
+        tuple(d["fields"]),
+        d["strategy"],
+        Reason(ReasonCode(r["code"]), r["text"], r.get("source"), r.get("cite")),
+        dt.date.fromisoformat(d["until"]) if d["until"] else None,
+    )
+
+
+def package_path(rt: Runtime, request_id: str) -> str | None:
+    record = rt.checkpoints.get(request_id, "access", "*")
+    return str(record.detail.get("package")) if record else None
+
+
+__all__ = ["FulfilmentIncomplete", "fulfil_request", "identities_of", "package_path"]

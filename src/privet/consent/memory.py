@@ -97,7 +97,8 @@ class MemoryConsents:
         return [r for r in self._events if r.event.subject_id in members]
 
     def current(self, subject_id: str) -> dict[tuple[str, str], Choice]:
-        state = fold(self.history(subject_id))
+        target = self._subjects.canonical(subject_id)
+        state = fold(self.history(subject_id), {m: target for m in self._members(subject_id)})
         return {(k, s): c for (_, k, s), c in state.items()}
 
     def scan(self, after_seq: int = 0, limit: int = 10_000) -> list[RecordedEvent]:

@@ -144,7 +144,7 @@ def test_a_schema_mismatch_stops_before_any_write(tmp_path: Path) -> None:
     rt = open_runtime(ws)
     try:
         rid = started(rt, Right.DELETION)
-        with pytest.raises(Exception, match="sales.orders.address: no such column"):
+        with pytest.raises(Exception, match=r"sales\.orders\.address: no such column"):
             fulfil_request(rt, rid)
         assert rt.request_service.get(rid).state is State.IN_PROGRESS
     finally:
@@ -155,7 +155,7 @@ def test_a_schema_mismatch_stops_before_any_write(tmp_path: Path) -> None:
 
 def test_killed_mid_erasure_resumes_without_repeating(tmp_path: Path) -> None:
     """The worker is killed while it waits on the second system; running again finishes the rest."""
-    ws, crm, sales = company(tmp_path)
+    ws, crm, _ = company(tmp_path)
     rt = open_runtime(ws)
     rid = started(rt, Right.DELETION)
     rt.close()

@@ -296,6 +296,7 @@ app.add_typer(request_commands.audit_app, name="audit")
 app.add_typer(request_commands.fulfil_app, name="fulfil")
 app.command("outbox")(request_commands.outbox)
 app.command("metrics")(request_commands.metrics)
+app.command("worker")(request_commands.worker)
 
 
 def main() -> None:  # pragma: no cover

@@ -137,6 +137,8 @@ def submit(
         except RequestError as exc:
             fail(str(exc))
         r = done.request
+        for note in rt.dispatch():
+            out.print(note, markup=False)
         if as_json:
             print_json(
                 {
@@ -159,6 +161,8 @@ def _act(ws: Path, request_id: str, event: Event, actor: str) -> None:
         except (RequestError, ValueError) as exc:
             fail(str(exc), EXIT_FINDINGS)
         out.print(f"{r.request_id}: {r.state.value}, due {r.due_date().isoformat()}", markup=False)
+        for note in rt.dispatch():
+            out.print(note, markup=False)
 
 
 @requests_app.command("verify")
@@ -330,3 +334,18 @@ def fulfil_run(request_id: RequestId, ws: WorkspaceOption = Path(), actor: Actor
             f"{r.request_id}: {r.state.value}" + (f" ({'; '.join(r.outcome_reasons)})" if r.outcome_reasons else ""),
             markup=False,
         )
+
+
+def worker(
+    ws: WorkspaceOption = Path(),
+    workers: Annotated[int, typer.Option(help="Worker threads.")] = 2,
+) -> None:
+    """Run the job queue's worker: fulfilment, retries, and sending the outbox (set [jobs] mode = "queue")."""
+    import os
+
+    os.environ["PRIVET_WORKSPACE"] = str(ws.resolve())
+    from huey.consumer import Consumer
+
+    from privet.jobs.queue import queue
+
+    Consumer(queue(), workers=workers, worker_type="thread", periodic=True).run()

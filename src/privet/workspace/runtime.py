@@ -98,6 +98,31 @@ class Runtime:
         return RequestService(self.manifest, self.requests, self.outbox, self.audit, self.scheduler, self.render,
                               lambda: unit_of_work(self.db))  # fmt: skip
 
+    def dispatch(self) -> list[str]:
+        """Hand the requests started by the last steps to fulfilment: the job queue, or right here when inline.
+
+        Returns what happened to each, for the caller to show. Inline, a request that cannot finish yet stays in
+        progress with its checkpoints; `privet fulfil run` (or the queue's retries) finishes it later.
+        """
+        from privet.fulfilment.executor import FulfilmentError
+        from privet.fulfilment.plan import PlanError
+
+        started, notes = list(self.fulfilment_queue), []
+        self.fulfilment_queue.clear()
+        if self.settings.jobs == "queue":
+            from privet.jobs.queue import dispatch
+
+            dispatch(list(started))
+            return [f"{rid}: queued for a worker" for rid in started]
+        from privet.workspace.fulfil import fulfil_request
+
+        for rid in started:
+            try:
+                notes.append(f"{rid}: {fulfil_request(self, rid).state.value}")
+            except (FulfilmentError, PlanError) as exc:
+                notes.append(f"{rid}: still in progress: {exc}")
+        return notes
+
     def now(self) -> dt.datetime:
         return utcnow()
 

@@ -41,6 +41,8 @@ class Settings:
     mail: MailSettings = MailSettings()
     # Where each system of the manifest lives: [systems.KEY] tables, passed to the connector registry.
     systems: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    # "inline": fulfilment runs in the command or request that starts it; "queue": a worker (privet worker) runs it.
+    jobs: str = "inline"
 
     @property
     def is_sqlite(self) -> bool:
@@ -85,6 +87,7 @@ def load_settings(root: Path, env: Mapping[str, str] | None = None) -> Settings:
         secret_key=key,
         public_url=env.get("PRIVET_PUBLIC_URL") or ws.get("public_url", "http://127.0.0.1:8000"),
         systems=_systems(data.get("systems", {}), root),
+        jobs=_jobs(env.get("PRIVET_JOBS") or data.get("jobs", {}).get("mode", "inline")),
         mail=MailSettings(
             host=env.get("PRIVET_SMTP_HOST") or mail.get("host"),
             port=int(env.get("PRIVET_SMTP_PORT") or mail.get("port", 587)),
@@ -94,6 +97,12 @@ def load_settings(root: Path, env: Mapping[str, str] | None = None) -> Settings:
             from_address=mail.get("from_address", "privacy@localhost"),
         ),
     )
+
+
+def _jobs(mode: str) -> str:
+    if mode not in ("inline", "queue"):
+        raise SettingsError(f"[jobs] mode must be inline or queue, not {mode!r}")
+    return mode
 
 
 def _systems(raw: Any, root: Path) -> dict[str, dict[str, Any]]:

@@ -1,0 +1,28 @@
+"""Sending the outbox through SMTP, marking each message sent or failed."""
+
+from __future__ import annotations
+
+from privet.jobs.mail import MailError, SmtpSettings, send_message
+from privet.requests.lifecycle import MessageKind
+from privet.requests.messages import Message
+from privet.workspace.runtime import Runtime
+
+
+def deliver(rt: Runtime, limit: int = 100) -> int:
+    """Send up to `limit` queued messages; returns how many were sent. Nothing happens without SMTP settings."""
+    if not rt.settings.mail.configured:
+        return 0
+    smtp = SmtpSettings.from_settings(rt.settings.mail)
+    sent = 0
+    for item in rt.outbox.pending(limit):
+        message = Message(
+            item.to, item.subject, item.body, item.html, item.language, MessageKind(item.kind), item.request_id, ()
+        )
+        try:
+            send_message(smtp, message)
+        except MailError as exc:
+            rt.outbox.mark(item.message_id, "failed" if exc.permanent else "queued", str(exc), rt.now())
+            continue
+        rt.outbox.mark(item.message_id, "sent", None, rt.now())
+        sent += 1
+    return sent

@@ -98,7 +98,7 @@ class MemoryConsents:
 
     def current(self, subject_id: str) -> dict[tuple[str, str], Choice]:
         target = self._subjects.canonical(subject_id)
-        state = fold(self.history(subject_id), {m: target for m in self._members(subject_id)})
+        state = fold(self.history(subject_id), dict.fromkeys(self._members(subject_id), target))
         return {(k, s): c for (_, k, s), c in state.items()}
 
     def scan(self, after_seq: int = 0, limit: int = 10_000) -> list[RecordedEvent]:

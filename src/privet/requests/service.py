@@ -54,8 +54,8 @@ class Submitted:
 
 
 def new_request_id() -> str:
-    """Unguessable: the id alone reaches a request's status page, so it carries 128 bits of randomness."""
-    return secrets.token_urlsafe(16)
+    """Unguessable (128 random bits); it starts with a letter so that no command line mistakes it for an option."""
+    return "r" + secrets.token_urlsafe(16)
 
 
 class RequestService:

@@ -18,7 +18,7 @@ from privet.policy.decision import Decision
 IDENTIFIER_CATEGORIES = {
     IdentifierKind.EMAIL: "user.contact.email",
     IdentifierKind.PHONE: "user.contact.phone_number",
-    IdentifierKind.USER_ID: "user.unique_id",
+    IdentifierKind.USER_ID: "user.unique_id.user_id",
     IdentifierKind.DEVICE_SERIAL: "user.device.serial_number",
     IdentifierKind.BROWSER: "user.device.cookie_id",
 }

@@ -211,3 +211,27 @@ def test_a_dropped_system_leaves_the_request_in_progress(tmp_path: Path) -> None
         assert fulfil_request(rt, rid).state is State.PARTIALLY_FULFILLED
     finally:
         rt.close()
+
+
+def test_restriction_flags_rows_and_waits_for_systems_without_a_flag(tmp_path: Path) -> None:
+    from privet.consent.identifiers import Identifier
+
+    ws, crm, sales = company(tmp_path)
+    rt = open_runtime(ws)
+    try:
+        rid = started(rt, Right.RESTRICTION)
+        with pytest.raises(FulfilmentIncomplete, match=r"restrict crm\.customers row id=1 .*no restriction flag"):
+            fulfil_request(rt, rid)
+        subject = rt.subjects.find(Identifier.parse("email:ann@example.test"))
+        assert subject is not None and rt.ledger.choices(subject).granted("restriction")  # decisions see it at once
+        assert rt.request_service.get(rid).state is State.IN_PROGRESS  # the request waits on the manual task
+        with sqlite3.connect(crm) as db:  # the CRM's owner adds a flag; running again finishes the request
+            db.execute("ALTER TABLE customers ADD COLUMN privet_restricted BOOLEAN DEFAULT 0")
+        assert fulfil_request(rt, rid).state is State.FULFILLED
+    finally:
+        rt.close()
+    with sqlite3.connect(sales) as db:
+        assert db.execute("SELECT privet_restricted FROM orders WHERE id IN (10, 11)").fetchall() == [(1,), (1,)]
+        assert db.execute("SELECT privet_restricted FROM orders WHERE id = 12").fetchone() == (0,)
+    with sqlite3.connect(crm) as db:
+        assert db.execute("SELECT privet_restricted FROM customers ORDER BY id").fetchall() == [(1,), (0,)]

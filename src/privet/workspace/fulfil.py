@@ -89,7 +89,13 @@ def fulfil_request(rt: Runtime, request_id: str, actor: str = "system") -> Reque
         raise FulfilmentError(f"request {request_id} is {request.state.value}; fulfilment runs on requests in progress")
     now = rt.now()
     if request.kind in SIGNALS or request.kind is Right.WITHDRAW_CONSENT:
-        return _record_choices(rt, request, now, actor)
+        summary = _record_choices(rt, request, now)
+        if request.kind is Right.RESTRICTION and rt.settings.systems:
+            _restrict_rows(rt, request, now, actor)
+            summary += "; the person's records are marked restricted"
+        return rt.request_service.act(
+            request.request_id, Event(EventKind.FULFIL, text=summary), now, actor, extra={"summary": summary}
+        )
     if request.kind in ACCESS_KINDS:
         return _access(rt, request, now, actor)
     if request.kind is Right.DELETION:
@@ -109,7 +115,47 @@ def _subject(rt: Runtime, request: Request) -> str | None:
     return None
 
 
-def _record_choices(rt: Runtime, request: Request, now: dt.datetime, actor: str) -> Request:
+def _restrict_rows(rt: Runtime, request: Request, now: dt.datetime, actor: str) -> None:
+    """GDPR Art. 18: mark the person's rows restricted where a system has a flag; elsewhere a manual task."""
+    graph = build_graph(rt.manifest.datasets)
+    ids = identities_of(rt, request)
+    plan = plan_access(graph, ids)
+    reason = Reason(ReasonCode.REQUESTED, "Processing restricted to storage at your request (GDPR Art. 18).")
+    with connectors(rt) as conns:
+        rows = collect(plan, graph, conns, ids)
+        actions = []
+        for collection, found in rows.items():
+            keys = [f.path for f in graph.node(collection).fields if f.primary_key]
+            if keys:
+                actions += [
+                    Action(collection, keys[0], row[keys[0]], ActionKind.RESTRICT, reason=reason) for row in found
+                ]
+        outcome = apply_actions(
+            request.request_id,
+            actions,
+            plan.collections,
+            graph,
+            conns,
+            rt.checkpoints,
+            rt.settings.secret_key,
+            now,
+            phase="restrict",
+        )
+    rt.audit.record(
+        now,
+        actor,
+        "restricted",
+        f"request:{request.request_id}",
+        {"done": outcome.done, "manual": list(outcome.manual), "failed": outcome.failed},
+    )
+    if outcome.failed or outcome.manual:
+        raise FulfilmentIncomplete(
+            "restriction is not complete: " + "; ".join([*outcome.failed.values(), *outcome.manual])
+        )
+
+
+def _record_choices(rt: Runtime, request: Request, now: dt.datetime) -> str:
+    """The request's choices, dated when the person asked; recording them again (a rerun) changes nothing."""
     from privet.consent.identifiers import Identifier, IdentifierKind
 
     subject = _subject(rt, request)
@@ -126,7 +172,7 @@ def _record_choices(rt: Runtime, request: Request, now: dt.datetime, actor: str)
             Source.REQUEST,
             subject_id=subject,
             identifier=ident,
-            at=now,
+            at=request.received_at,
             event_id=f"{request.request_id}:{key}",
             jurisdiction=request.jurisdiction,
             evidence=evidence,
@@ -134,10 +180,7 @@ def _record_choices(rt: Runtime, request: Request, now: dt.datetime, actor: str)
         for key, granted in pairs
     ]
     rt.ledger.record(choices, now)
-    summary = f"recorded in the consent ledger: {', '.join(k for k, _ in pairs)}"
-    return rt.request_service.act(
-        request.request_id, Event(EventKind.FULFIL, text=summary), now, actor, extra={"summary": summary}
-    )
+    return f"recorded in the consent ledger: {', '.join(k for k, _ in pairs)}"
 
 
 def _access(rt: Runtime, request: Request, now: dt.datetime, actor: str) -> Request:

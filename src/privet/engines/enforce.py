@@ -66,6 +66,13 @@ class _Compiled:
         return self._lut
 
 
+def _check_index(plan: BulkPlan, index: SubjectIndex) -> None:
+    known = len(plan.rows)
+    highest = int(index.profiles.max(initial=0)) if len(index.profiles) else 0
+    if max(highest, index.unknown) >= known:
+        raise EnforceError("the subject index has profiles the plan does not know: build the index first, then plan")
+
+
 def _compile(plan: BulkPlan, schema: pa.Schema) -> _Compiled:
     names = schema.names
     if plan.subject_column not in names:
@@ -137,6 +144,7 @@ def apply_batch(plan: BulkPlan, compiled: _Compiled, index: SubjectIndex, batch:
 
 def enforce_table(plan: BulkPlan, index: SubjectIndex, table: pa.Table, threads: int = 2) -> tuple[pa.Table, Summary]:
     """In memory: the filtered table and what was removed."""
+    _check_index(plan, index)
     compiled = _compile(plan, table.schema)
     parts = table.to_batches(max_chunksize=BATCH_ROWS)
     return _parallel(plan, compiled, index, table.schema, len(parts), lambda i: parts[i], threads)
@@ -144,6 +152,7 @@ def enforce_table(plan: BulkPlan, index: SubjectIndex, table: pa.Table, threads:
 
 def enforce_parquet(plan: BulkPlan, index: SubjectIndex, source: Path, threads: int = 2) -> tuple[pa.Table, Summary]:
     """Read and enforce a Parquet file row group by row group on `threads` threads; the result in order."""
+    _check_index(plan, index)
     pf = pq.ParquetFile(source)
     compiled = _compile(plan, pf.schema_arrow)
 
@@ -182,6 +191,7 @@ def _note_dropped_columns(plan: BulkPlan, summary: Summary) -> None:
 def enforce_file(plan: BulkPlan, index: SubjectIndex, source: Path, target: Path,
                  batch_rows: int = BATCH_ROWS) -> Summary:  # fmt: skip
     """Stream `source` to `target` (same format as its suffix). The target appears whole, or not at all."""
+    _check_index(plan, index)
     schema, batches = _batches(source, batch_rows)
     compiled = _compile(plan, schema)
     out_schema = pa.schema([schema.field(n) for n in compiled.keep])

@@ -1,14 +1,28 @@
-"""The end-to-end scenario `make demo` runs: check a manifest and generate every document from it."""
+"""The end-to-end scenario `make demo` runs on a manifest.
+
+1. Check the manifest and generate every document from it.
+2. Make a workspace (SQLite) and a small company of synthetic people in SQLite databases, one per system.
+3. Record choices and ask the policy engine, one decision at a time and over a file in bulk.
+4. Take an access request and an erasure request from intake to their answers, against the company's databases.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import shutil
 import time
 from collections.abc import Callable
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
 from rich.console import Console
 from rich.table import Table
 
+from privet.consent.events import Signal, Source
+from privet.consent.identifiers import Identifier, IdentifierKind
+from privet.consent.ledger import ChoiceInput
+from privet.law.vocabulary import Right
 from privet.manifest.diagnostics import ManifestUnreadable, Severity
 from privet.manifest.fides import export_fides_text
 from privet.manifest.lint import lint
@@ -18,6 +32,9 @@ from privet.reports.disclosures import render_disclosures
 from privet.reports.graph import graph_svg
 from privet.reports.notice import render_notice
 from privet.reports.ropa import ropa_csv, ropa_xlsx
+from privet.requests.intake import Submission
+from privet.requests.lifecycle import Event, EventKind
+from privet.requests.model import Requester
 from privet.workspace.files import write_atomic
 from privet.workspace.manifest_files import load_manifest
 
@@ -39,7 +56,8 @@ class DemoFailed(Exception):
     pass
 
 
-def run_demo(manifest_dir: Path, output: Path, console: Console) -> None:
+def run_demo(manifest_dir: Path, output: Path, console: Console, people: int = 200) -> Path:
+    """Run the scenario; returns the workspace it made (the server can then serve it)."""
     console.rule(f"privet demo: {manifest_dir}")
     started = time.perf_counter()
     try:
@@ -53,19 +71,142 @@ def run_demo(manifest_dir: Path, output: Path, console: Console) -> None:
     errors = [f for f in findings if f.severity is Severity.ERROR]
     for f in findings:
         console.print(f.render(), markup=False)
+    if errors:
+        raise DemoFailed(f"{manifest_dir} has {len(errors)} error(s); fix them (privet check) and run again")
     console.print(
-        f"checked {len(loaded.index.files)} files: {len(m.activities)} activities, {len(m.product_families)} product "
-        f"families, {len(m.recipients)} recipients, {len(m.datasets)} datasets, "
-        f"{len(errors)} error(s) in {time.perf_counter() - started:.2f} s"
+        f"1. checked {len(loaded.index.files)} files: {len(m.activities)} activities, {len(m.product_families)} "
+        f"product families, {len(m.recipients)} recipients, {len(m.datasets)} datasets in "
+        f"{time.perf_counter() - started:.2f} s"
     )
     table = Table("file", "document", "size")
     for name, what, render in DOCUMENTS:
-        path = output / name
+        path = output / "documents" / name
         write_atomic(path, render(m))
         table.add_row(str(path), what, f"{path.stat().st_size:,} B")
     console.print(table)
-    unchanged = diff_manifests(m, m)
-    console.print(f"diff of the manifest against itself: {len(unchanged)} change(s), as it should be")
-    console.print(f"[bold]documents written to {output}/[/bold]")
-    if errors:
-        raise DemoFailed(f"{manifest_dir} has {len(errors)} error(s); the documents above may be incomplete")
+    console.print(f"   the manifest diffed against itself: {len(diff_manifests(m, m))} change(s), as it should be")
+    return _scenario(manifest_dir, m, output, console, people)
+
+
+def _scenario(manifest_dir: Path, m: Manifest, output: Path, console: Console, people: int) -> Path:
+    from privet.workspace.runtime import init_workspace, open_runtime
+    from privet.workspace.seed import connector_settings, seed_company_data
+
+    ws = output / "workspace"
+    if ws.exists():
+        shutil.rmtree(ws)  # the demo's own folder: start it afresh every run
+    init_workspace(ws, manifest_dir)
+    company = seed_company_data(m, output / "company", people=people)
+    with (ws / "privet.toml").open("a", encoding="utf-8") as f:
+        for system, config in connector_settings(company).items():
+            f.write(f'\n[systems.{system}]\nkind = "{config["kind"]}"\nurl = "{config["url"]}"\n')
+    console.print(
+        f"2. workspace {ws} (SQLite); company data for {len(company.people)} synthetic people in "
+        f"{len(company.urls)} system databases under {company.folder}"
+    )
+    rt = open_runtime(ws)
+    try:
+        now = rt.now()
+        ann, bob = company.people[0], company.people[1]
+        rt.ledger.record(
+            [
+                ChoiceInput(
+                    "share_app_analytics",
+                    True,
+                    Source.APP_SETTING,
+                    identifier=_email(ann.email),
+                    jurisdiction="eu",
+                    at=now - dt.timedelta(days=30),
+                ),
+                ChoiceInput("share_app_analytics", False, Source.APP_SETTING, identifier=_email(ann.email), at=now),
+                ChoiceInput(
+                    Signal.OPT_OUT_SALE.value,
+                    True,
+                    Source.GPC,
+                    identifier=_email(bob.email),
+                    jurisdiction="us-ca",
+                    at=now,
+                ),
+            ],
+            now,
+        )
+        sid = rt.subjects.find(_email(ann.email))
+        assert sid is not None
+        view = rt.policy.view(rt.subjects.get(sid), rt.ledger.choices(sid), now.date())
+        d = rt.policy.decide(view, "user.behavior.usage", "analytics.usage")
+        console.print(
+            f"3. {ann.email} withdrew app analytics: analytics.usage of usage data is {d.outcome.value} "
+            f"({d.rule.value}; evidence {view.evidence(d)})"
+        )
+        _bulk(rt, company, output, console)
+        _requests(rt, ann.email, bob.email, console)
+    finally:
+        rt.close()
+    console.print(f"[bold]done: documents in {output / 'documents'}, workspace in {ws}[/bold]")
+    return ws
+
+
+def _email(address: str) -> Identifier:
+    return Identifier(IdentifierKind.EMAIL, address.lower())
+
+
+def _bulk(rt: object, company: object, output: Path, console: Console) -> None:
+    from privet.engines.enforce import enforce_file
+    from privet.engines.store_index import subject_index
+    from privet.policy.bulk import IDENTIFIER_CATEGORIES, plan_enforcement
+    from privet.workspace.runtime import Runtime
+    from privet.workspace.seed import SeedResult
+
+    assert isinstance(rt, Runtime) and isinstance(company, SeedResult)
+    # App analytics needs the "Share App Analytics" setting: a third of the app's users turned it on.
+    sharing = [
+        ChoiceInput(
+            "share_app_analytics",
+            True,
+            Source.APP_SETTING,
+            identifier=Identifier(IdentifierKind.USER_ID, p.user_id),
+            jurisdiction="eu",
+        )
+        for p in company.people[::3]
+    ]
+    rt.ledger.record(sharing, rt.now())
+    user_ids = [p.user_id for p in company.people] * 50
+    events = pa.table({"user_id": user_ids, "screen": [f"/screen/{i % 17}" for i in range(len(user_ids))]})
+    source = output / "app-events.parquet"
+    pq.write_table(events, source)
+    index = subject_index(rt, IdentifierKind.USER_ID)  # after the choices, before the plan: the plan covers them all
+    subject = IDENTIFIER_CATEGORIES[IdentifierKind.USER_ID]
+    plan = plan_enforcement(rt.policy, "analytics.usage", None, "user_id", subject, {"screen": "user.behavior.usage"})
+    summary = enforce_file(plan, index, source, output / "app-events-for-analytics.parquet")
+    console.print(
+        f"   bulk: {summary.rows_in:,} app events -> {summary.rows_out:,} usable for analytics; "
+        f"dropped {dict(summary.rows_dropped)}"
+    )
+
+
+def _requests(rt: object, ann: str, bob: str, console: Console) -> None:
+    from privet.workspace.runtime import Runtime
+
+    assert isinstance(rt, Runtime)
+    service = rt.request_service
+    for email, kind, residence in ((ann, Right.ACCESS, "eu"), (bob, Right.DELETION, "us-ca")):
+        now = rt.now()
+        r = service.submit(Submission(kind, Requester(email=email), residence), now).request
+        r = service.act(r.request_id, Event(EventKind.VERIFIED, method="account", level="signed-in account"), now)
+        r = service.act(r.request_id, Event(EventKind.START), now)
+        notes = rt.dispatch()
+        r = service.get(r.request_id)
+        console.print(
+            f"4. {kind.value} request {r.request_id} for {email} ({residence}): {r.state.value}, "
+            f"due {r.due_date().isoformat()}"
+        )
+        for note in notes:
+            if "still in progress" in note:
+                console.print(f"   {note}", markup=False)
+        for reason in r.outcome_reasons:
+            console.print(f"   kept: {reason}", markup=False)
+        for step in rt.checkpoints.all(r.request_id):
+            if step.phase != "plan":
+                console.print(
+                    f"   {step.phase:<7} {step.collection:<36} {step.state.value:<6} {step.rows} rows", markup=False
+                )

@@ -235,3 +235,20 @@ def test_restriction_flags_rows_and_waits_for_systems_without_a_flag(tmp_path: P
         assert db.execute("SELECT privet_restricted FROM orders WHERE id = 12").fetchone() == (0,)
     with sqlite3.connect(crm) as db:
         assert db.execute("SELECT privet_restricted FROM customers ORDER BY id").fetchall() == [(1,), (0,)]
+
+
+def test_recipients_of_erased_data_get_notification_tasks(tmp_path: Path) -> None:
+    ws, _, _ = company(tmp_path)
+    manifest = ws / "manifest" / "company.yml"
+    data = yaml.safe_load(manifest.read_text())
+    data["activities"]["bookkeeping"]["recipients"] = ["mailer"]  # the accountants' mail provider, say
+    manifest.write_text(yaml.safe_dump(data))
+    rt = open_runtime(ws)
+    try:
+        rid = started(rt, Right.DELETION)
+        fulfil_request(rt, rid)
+        tasks = [s for s in rt.checkpoints.all(rid) if s.phase == "notify"]
+        assert [t.collection for t in tasks] == ["mailer"]
+        assert "GDPR Art. 19" in str(tasks[0].detail["task"])
+    finally:
+        rt.close()

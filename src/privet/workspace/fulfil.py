@@ -270,7 +270,11 @@ def _erase(rt: Runtime, request: Request, now: dt.datetime, actor: str) -> Reque
         raise FulfilmentIncomplete(
             f"{len(outcome.manual)} manual task(s) wait for the system owners:\n  " + "\n  ".join(outcome.manual)
         )
+    touched = {graph.node(c).system or "" for c in outcome.done}
+    notified = notify_recipients(rt, request, touched, "erase", now)
     summary = f"erased or masked {sum(outcome.done.values())} records in {len(outcome.done)} collections"
+    if notified:
+        summary += f"; {len(notified)} recipients to be told"
     if outcome.kept:
         reasons = tuple(
             dict.fromkeys(
@@ -288,6 +292,32 @@ def _erase(rt: Runtime, request: Request, now: dt.datetime, actor: str) -> Reque
     return rt.request_service.act(
         request.request_id, Event(EventKind.FULFIL, text=summary), now, actor, extra={"summary": summary}
     )
+
+
+def notify_recipients(rt: Runtime, request: Request, systems: set[str], what: str, now: dt.datetime) -> list[str]:
+    """GDPR Art. 19: every recipient that got the person's data from these systems must be told of the change.
+
+    A notification task per recipient, recorded with the request (privet requests show lists them).
+    """
+    m = rt.manifest
+    told: dict[str, str] = {}
+    for activity in m.activities.values():
+        if not systems.intersection(activity.systems):
+            continue
+        for key in activity.recipients:
+            recipient = m.recipients.get(key)
+            if recipient is not None and recipient.kind.value not in ("authority", "individual"):
+                told.setdefault(key, recipient.title)
+    for key, title in sorted(told.items()):
+        task = f"tell {title} to {what} the person's data (GDPR Art. 19)"
+        rt.checkpoints.put(
+            StepRecord(request.request_id, "notify", key, StepState.MANUAL, 0, detail={"task": task}), now
+        )
+    if told:
+        rt.audit.record(
+            now, "system", "recipients_to_notify", f"request:{request.request_id}", {"recipients": sorted(told)}
+        )
+    return sorted(told)
 
 
 def _correct(rt: Runtime, request: Request, now: dt.datetime, actor: str) -> Request:
@@ -328,6 +358,8 @@ def _correct(rt: Runtime, request: Request, now: dt.datetime, actor: str) -> Req
                 }
             )
     rt.audit.record(now, actor, "corrected", f"request:{request.request_id}", {"changes": changed})
+    touched = {graph.node(c).system or "" for c, _ in corrections}
+    notify_recipients(rt, request, touched, "correct", now)
     summary = "; ".join(f"{c['field']}: {c['rows']} row(s)" for c in changed)
     return rt.request_service.act(
         request.request_id, Event(EventKind.FULFIL, text=summary), now, actor, extra={"summary": summary}

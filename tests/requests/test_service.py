@@ -160,3 +160,11 @@ def test_too_many_wrong_codes_fail_verification(setup: Setup) -> None:
     for _ in range(5):
         s.check_code(r.request_id, secret, "abcdef", NOW)
     assert s.get(r.request_id).state is State.VERIFICATION_FAILED
+
+
+def test_an_agents_opt_out_waits_for_the_review_of_authority(setup: Setup) -> None:
+    from privet.requests.model import Agent
+
+    submission = Submission(Right.OPT_OUT_SALE, Requester(email="k@example.test"), "us-ca", agent=Agent("Agent Co"))
+    r = setup.service.submit(submission, NOW).request
+    assert r.state is State.RECEIPT_CONFIRMED and setup.scheduler.fulfilments == []

@@ -15,9 +15,9 @@ def deliver(rt: Runtime, limit: int = 100) -> int:
     smtp = SmtpSettings.from_settings(rt.settings.mail)
     sent = 0
     for item in rt.outbox.pending(limit):
-        message = Message(
-            item.to, item.subject, item.body, item.html, item.language, MessageKind(item.kind), item.request_id, ()
-        )
+        # Messages not about a request (a preferences link) have no MessageKind; the kind only names them in errors.
+        kind = MessageKind(item.kind) if item.kind in MessageKind.__members__.values() else MessageKind.RESULT
+        message = Message(item.to, item.subject, item.body, item.html, item.language, kind, item.request_id, ())
         try:
             send_message(smtp, message)
         except MailError as exc:

@@ -98,7 +98,7 @@ class RequestService:
             self._remind(request)
         if intake.ineligible:
             request = self.act(request.request_id, Event(EventKind.DENY, reasons=intake.ineligible), now, "system")
-        elif not request.needs_verification:
+        elif not request.needs_verification and (request.agent is None or request.agent.approved):
             request = self.act(request.request_id, Event(EventKind.START), now, "system")
         else:
             request = self.act(request.request_id, Event(EventKind.CONFIRM_RECEIPT), now, "system")

@@ -1,0 +1,22 @@
+"""The application for a server process: the workspace comes from PRIVET_WORKSPACE (privet serve sets it).
+
+uvicorn imports `privet.api.asgi:application` as a factory, once per worker process.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from fastapi import FastAPI
+
+from privet.api.app import create_app
+from privet.workspace.runtime import open_runtime
+
+
+def application() -> FastAPI:
+    root = Path(os.environ.get("PRIVET_WORKSPACE", ".")).resolve()
+    runtime = open_runtime(root)
+    app = create_app(runtime)
+    app.router.on_shutdown.append(runtime.close)
+    return app

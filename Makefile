@@ -20,7 +20,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/privet demo --manifest examples/anker --output demo-output
+	$(BIN)/privet demo --manifest examples/anker --output demo-output --serve
 
 test: $(STAMP) $(CHROMIUM)
 	$(BIN)/ruff check src tests bench

@@ -12,6 +12,8 @@ from rich.console import Console
 
 from privet.commands import consent as consent_commands
 from privet.commands import requests as request_commands
+from privet.commands import serve as serve_commands
+from privet.commands import staff as staff_commands
 from privet.manifest.diagnostics import Diagnostic, ManifestUnreadable, Severity
 from privet.manifest.lint import lint
 from privet.manifest.loader import LoadedManifest
@@ -253,18 +255,40 @@ def taxonomy(section: Annotated[TaxonomySection, typer.Argument()] = TaxonomySec
 @app.command()
 def demo(
     manifest: Annotated[Path, typer.Option(help="The manifest to run on.")] = Path("examples/anker"),
-    output: Annotated[Path, typer.Option("--output", "-o", help="Where the generated documents go.")] = Path(
+    output: Annotated[Path, typer.Option("--output", "-o", help="Where the documents and the workspace go.")] = Path(
         "demo-output"
     ),
+    serve: Annotated[bool, typer.Option(help="Serve the privacy center and console afterwards.")] = True,
+    port: Annotated[int, typer.Option(help="Port to serve on (127.0.0.1).")] = 8000,
 ) -> None:
-    """Run privet end to end on a manifest and write every generated document to a folder."""
+    """Run privet end to end on a manifest, then serve the privacy center and the console on 127.0.0.1."""
+    import secrets
+
     from privet.workspace.demo import DemoFailed, run_demo
 
     try:
-        run_demo(manifest, output, out)
+        ws = run_demo(manifest, output, out)
     except DemoFailed as exc:
         err.print(f"demo failed: {exc}", markup=False)
         raise typer.Exit(EXIT_FINDINGS) from None
+    if not serve:
+        return
+    from privet.api.credentials import create_user
+    from privet.store.staff import SqlStaff
+    from privet.workspace.runtime import open_runtime
+
+    password = secrets.token_urlsafe(12)
+    rt = open_runtime(ws)
+    try:
+        create_user(SqlStaff(rt.db), "officer@example.com", password, "admin", rt.now(), "Demo privacy officer")
+    finally:
+        rt.close()
+    out.print(f"privacy center: http://127.0.0.1:{port}/privacy", markup=False)
+    out.print(
+        f"staff console:  http://127.0.0.1:{port}/console  (sign in as officer@example.com / {password})", markup=False
+    )
+    out.print(f"API:            http://127.0.0.1:{port}/openapi.json   (Ctrl-C stops the server)", markup=False)
+    serve_commands.serve(ws, "127.0.0.1", port, 1, False)
 
 
 @app.command("init")
@@ -297,6 +321,9 @@ app.add_typer(request_commands.fulfil_app, name="fulfil")
 app.command("outbox")(request_commands.outbox)
 app.command("metrics")(request_commands.metrics)
 app.command("worker")(request_commands.worker)
+app.command("serve")(serve_commands.serve)
+app.add_typer(staff_commands.users_app, name="users")
+app.add_typer(staff_commands.keys_app, name="keys")
 
 
 def main() -> None:  # pragma: no cover

@@ -168,3 +168,28 @@ def test_an_agents_opt_out_waits_for_the_review_of_authority(setup: Setup) -> No
     submission = Submission(Right.OPT_OUT_SALE, Requester(email="k@example.test"), "us-ca", agent=Agent("Agent Co"))
     r = setup.service.submit(submission, NOW).request
     assert r.state is State.RECEIPT_CONFIRMED and setup.scheduler.fulfilments == []
+
+
+def test_verification_by_signed_in_account(setup: Setup) -> None:
+    from privet.requests.verification import AccountTokenError
+    from privet.requests.verification import make_account_token as make_token_for_tests
+
+    key = b"a" * 32
+    r = setup.service.submit(Submission(Right.ACCESS, Requester(email="l@example.test"), "eu"), NOW).request
+    with pytest.raises(AccountTokenError):
+        setup.service.verify_by_account(r.request_id, [key], "not-a-token", NOW)
+    token = make_token_for_tests(key, "user-42", NOW)
+    assert setup.service.verify_by_account(r.request_id, [key], token, NOW).state is State.VERIFIED
+
+
+def test_verification_by_matching_data_points_keeps_names_not_values(setup: Setup) -> None:
+    r = setup.service.submit(Submission(Right.ACCESS, Requester(email="m@example.test"), "us-ca"), NOW).request
+    held = {"email": "m@example.test", "name": "Mia Muster", "phone": "+14155550123", "order_number": "A-1"}
+    weak = setup.service.verify_by_matching(r.request_id, {"email": "m@example.test"}, held, False, NOW)
+    assert not weak.met and setup.service.get(r.request_id).state is State.RECEIPT_CONFIRMED
+    strong = setup.service.verify_by_matching(
+        r.request_id, {"email": "M@example.test", "name": "mia muster", "order_number": "A-1"}, held, True, NOW
+    )
+    assert strong.met and setup.service.get(r.request_id).state is State.VERIFIED
+    recorded = [e for e in setup.audit.entries if e.action == "data_points_matched"]
+    assert len(recorded) == 2 and "Mia" not in str(recorded[-1].payload) and "A-1" not in str(recorded[-1].payload)

@@ -252,3 +252,19 @@ def test_recipients_of_erased_data_get_notification_tasks(tmp_path: Path) -> Non
         assert "GDPR Art. 19" in str(tasks[0].detail["task"])
     finally:
         rt.close()
+
+
+def test_matching_reads_what_the_company_holds(tmp_path: Path) -> None:
+    from privet.workspace.fulfil import held_points
+
+    ws, _, _ = company(tmp_path)
+    rt = open_runtime(ws)
+    try:
+        r = rt.request_service.submit(Submission(Right.ACCESS, Requester(email="ann@example.test"), "eu"), rt.now()).request
+        held = held_points(rt, r)
+        assert held["email"] == ["ann@example.test"] and held["name"] == ["Ann"]
+        outcome = rt.request_service.verify_by_matching(r.request_id, {"email": "ann@example.test", "name": "ANN"},
+                                                        held, False, rt.now())  # fmt: skip
+        assert outcome.met and rt.request_service.get(r.request_id).state is State.VERIFIED
+    finally:
+        rt.close()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -173,6 +174,11 @@ def verify(
     method: Annotated[
         str | None, typer.Option(help="Record a verification done another way (account, matching).")
     ] = None,
+    account_token: Annotated[str | None, typer.Option(help="A token from the company's auth system.")] = None,
+    point: Annotated[list[str], typer.Option(help="A data point the person gave: name=value (repeat).")] = [],  # noqa: B006
+    declaration: Annotated[
+        bool, typer.Option(help="The person signed the declaration under penalty of perjury.")
+    ] = False,
     actor: Actor = "staff:cli",
     ws: WorkspaceOption = Path(),
 ) -> None:
@@ -190,13 +196,34 @@ def verify(
                 )
                 if not result.ok:
                     raise typer.Exit(EXIT_FINDINGS)
+            elif account_token is not None:
+                keys = [bytes.fromhex(k) for k in os.environ.get("PRIVET_ACCOUNT_TOKEN_KEYS", "").split(",") if k]
+                r = rt.request_service.verify_by_account(request_id, keys, account_token, rt.now())
+                out.print(f"{request_id}: verified ({r.verification_level})", markup=False)
+            elif point:
+                from privet.workspace.fulfil import held_points
+
+                provided = dict(p.partition("=")[::2] for p in point)
+                held = held_points(rt, rt.request_service.get(request_id))
+                outcome = rt.request_service.verify_by_matching(
+                    request_id, provided, held, declaration, rt.now(), actor
+                )
+                out.print(
+                    f"{outcome.count} of {outcome.required} data points matched: {', '.join(outcome.matched) or 'none'}"
+                    + ("; verified" if outcome.met else "; not verified"),
+                    markup=False,
+                )
+                for reason in outcome.reasons:
+                    out.print(f"  {reason}", markup=False)
+                if not outcome.met:
+                    raise typer.Exit(EXIT_FINDINGS)
             elif method:
                 rt.request_service.act(
                     request_id, Event(EventKind.VERIFIED, method=method, level=method), rt.now(), actor
                 )
                 out.print(f"{request_id}: verified by {method}", markup=False)
             else:
-                fail("say how: --send-code, --code CODE or --method account|matching")
+                fail("say how: --send-code, --code CODE, --account-token T, --point name=value ... or --method M")
         except RequestError as exc:
             fail(str(exc), EXIT_FINDINGS)
 

@@ -26,7 +26,18 @@ from privet.requests.lifecycle import (
 )
 from privet.requests.model import Request, State
 from privet.requests.ports import AuditLog, Outbox, OutboxItem, Reminder, RequestStore, Scheduler, UnitOfWork
-from privet.requests.verification import CodeRecord, CodeResult, CodeStatus, check_code, issue_code, required_standard
+from privet.requests.verification import (
+    CodeRecord,
+    CodeResult,
+    CodeStatus,
+    MatchOutcome,
+    VerificationError,
+    check_code,
+    issue_code,
+    match_points,
+    required_standard,
+    verify_account_token,
+)
 
 REMIND_BEFORE = dt.timedelta(days=7)
 
@@ -186,6 +197,47 @@ class RequestService:
                     "system",
                 )
         return result
+
+    def verify_by_account(self, request_id: str, keys: Sequence[bytes], token: str, now: dt.datetime) -> Request:
+        """The company's auth system vouches for the person (a signed token): the request is verified."""
+        claim = verify_account_token(keys, token, now)
+        request = self.get(request_id)
+        if request.requester.subject_id and request.requester.subject_id != claim.subject:
+            raise VerificationError("the token names another account than the request's")
+        level = f"signed-in account {claim.subject}"
+        return self.act(request_id, Event(EventKind.VERIFIED, method="account", level=level), now, "requester")
+
+    def verify_by_matching(
+        self,
+        request_id: str,
+        provided: Mapping[str, str],
+        held: Mapping[str, Any],
+        declaration: bool,
+        now: dt.datetime,
+        actor: str = "system",
+    ) -> MatchOutcome:
+        """Compare the person's data points with what the company holds, by the law's standard. The audit keeps
+        which points matched, never their values; a request meeting the standard is verified."""
+        request = self.get(request_id)
+        standard = required_standard(request.kind, request.jurisdiction)
+        outcome = match_points(provided, held, standard, declaration=declaration)
+        with self.unit_of_work():
+            self._audit(
+                now,
+                actor,
+                "data_points_matched",
+                request,
+                {
+                    "matched": list(outcome.matched),
+                    "mismatched": list(outcome.mismatched),
+                    "required": outcome.required,
+                    "met": outcome.met,
+                    "standard": standard.level,
+                },
+            )
+            if outcome.met and request.state in (State.RECEIVED, State.RECEIPT_CONFIRMED, State.VERIFYING):
+                self.act(request_id, Event(EventKind.VERIFIED, method="matching", level=outcome.level), now, actor)
+        return outcome
 
     def _message(self, request: Request, effect: SendMessage, now: dt.datetime, extra: Mapping[str, str]) -> OutboxItem:
         message = self.render(effect.message, request, effect.reasons, extra)

@@ -415,3 +415,33 @@ def package_path(rt: Runtime, request_id: str) -> str | None:
 
 
 __all__ = ["FulfilmentIncomplete", "fulfil_request", "identities_of", "package_path"]
+
+
+# Which data category holds which verification data point.
+POINT_CATEGORIES = {
+    "email": "user.contact.email",
+    "phone": "user.contact.phone_number",
+    "name": "user.name",
+    "postal_address": "user.contact.address",
+    "date_of_birth": "user.demographic.date_of_birth",
+    "device_serial": "user.device.serial_number",
+    "account_id": "user.unique_id",
+    "username": "user.account.username",
+    "order_number": "user.commercial.order",
+}
+
+
+def held_points(rt: Runtime, request: Request) -> dict[str, list[str]]:
+    """What the company holds about the requester, as verification data points, read from its systems."""
+    graph = build_graph(rt.manifest.datasets)
+    ids = identities_of(rt, request)
+    plan = plan_access(graph, ids)
+    held: dict[str, list[str]] = {}
+    with connectors(rt) as conns:
+        rows = collect(plan, graph, conns, ids)
+    for collection, found in rows.items():
+        for fld in graph.node(collection).fields:
+            for point, category in POINT_CATEGORIES.items():
+                if any(c == category or c.startswith(category + ".") for c in fld.categories):
+                    held.setdefault(point, []).extend(str(r[fld.path]) for r in found if r.get(fld.path))
+    return held

@@ -74,8 +74,9 @@ def document_scopes(schema: dict[str, Any], routers: tuple[APIRouter, ...]) -> d
 
 
 def create_app(runtime: Runtime, *, web: bool = True, limits: Limits | None = None,
-               clock: Callable[[], float] | None = None) -> FastAPI:  # fmt: skip
-    """The application for `runtime`. `limits` and `clock` (monotonic seconds) are for tests and busy sites."""
+               clock: Callable[[], float] | None = None, close_runtime: bool = False) -> FastAPI:  # fmt: skip
+    """The application for `runtime`. `limits` and `clock` (monotonic seconds) are for tests and busy sites;
+    `close_runtime` closes the runtime when the server stops (for a runtime the application owns)."""
     settings = runtime.settings
     https = settings.public_url.startswith("https://")
     staff_store = SqlStaff(runtime.db)
@@ -92,6 +93,8 @@ def create_app(runtime: Runtime, *, web: bool = True, limits: Limits | None = No
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         yield
         services.writer.close()
+        if close_runtime:
+            runtime.close()
 
     app = FastAPI(title="privet", version="0.1.0", description=DESCRIPTION, docs_url=None, redoc_url=None,
                   lifespan=lifespan)  # fmt: skip

@@ -16,7 +16,4 @@ from privet.workspace.runtime import open_runtime
 
 def application() -> FastAPI:
     root = Path(os.environ.get("PRIVET_WORKSPACE", ".")).resolve()
-    runtime = open_runtime(root)
-    app = create_app(runtime)
-    app.router.on_shutdown.append(runtime.close)
-    return app
+    return create_app(open_runtime(root), close_runtime=True)

@@ -70,11 +70,11 @@ class People:
         parsed = {w: Identifier.parse(w.identifier) for w in unique if not w.subject_id and w.identifier}
 
         def work(conn: Connection) -> Found:
-            by_identifier = lookup.owners(conn, set(parsed.values()))
+            by_identifier = lookup.owners(conn, set(parsed.values()))  # already canonical
             named = {w: w.subject_id for w in unique if w.subject_id}
-            named |= {w: by_identifier[i] for w, i in parsed.items() if i in by_identifier}
-            canonical = projection.canonical_many(conn, set(named.values()))
-            found = {w: canonical[sid] for w, sid in named.items()}
+            canonical = projection.canonical_many(conn, set(named.values())) if named else {}
+            found = {w: canonical[sid] for w, sid in named.items() if sid}
+            found |= {w: by_identifier[i] for w, i in parsed.items() if i in by_identifier}
             rows, choices = lookup.people(conn, set(found.values()))
             return found, rows, choices
 

@@ -7,6 +7,7 @@ key and signal. Many people share a profile, so the memo stays small and a decis
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
@@ -53,6 +54,7 @@ class CompiledPolicy:
     _profile_keys: list[ProfileKey] = field(default_factory=list, init=False)
     _by_purpose: dict[str, tuple[Activity, ...]] = field(default_factory=dict, init=False)
     _tracked: frozenset[str] = field(default=frozenset(), init=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)
 
     def __post_init__(self) -> None:
         by_purpose: dict[str, list[Activity]] = {}
@@ -79,8 +81,12 @@ class CompiledPolicy:
         """The profile number of a (jurisdiction, minor, choices) signature; bulk compilation calls this directly."""
         profile = self._profiles.get(key)
         if profile is None:
-            profile = self._profiles[key] = len(self._profile_keys)
-            self._profile_keys.append(key)
+            with self._lock:  # two threads must never number two profiles alike
+                profile = self._profiles.get(key)
+                if profile is None:
+                    profile = len(self._profile_keys)
+                    self._profile_keys.append(key)
+                    self._profiles[key] = profile
         return profile
 
     def is_tracked(self, key: str) -> bool:

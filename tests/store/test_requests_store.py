@@ -108,9 +108,10 @@ def test_audit_chain_verifies(kit: Kit) -> None:
     assert verify_chain(entries).ok
 
 
-def test_unit_of_work_is_all_or_nothing(kit: Kit) -> None:
-    if kit.name == "memory":
-        pytest.skip("memory stores have no transactions")
+@pytest.mark.parametrize("name", ["sqlite", "postgresql"])
+def test_unit_of_work_is_all_or_nothing(name: str, request: pytest.FixtureRequest) -> None:
+    db: Database = request.getfixturevalue({"sqlite": "sqlite_db", "postgresql": "postgres_db"}[name])
+    kit = Kit(name, SqlRequests(db), SqlOutbox(db), SqlAudit(db), lambda: unit_of_work(db), db)
     with pytest.raises(RuntimeError), kit.uow():
         kit.requests.add(sample())
         kit.audit.record(NOW, "system", "received", "request:r1", {})

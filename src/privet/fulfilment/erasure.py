@@ -38,6 +38,7 @@ class ReasonCode(StrEnum):
     REQUESTED = "requested"
     LEGAL_OBLIGATION = "legal_obligation"
     LEGAL_HOLD = "legal_hold"
+    RETENTION = "retention"  # a retention rule of the manifest: the period ended, or it restricts processing
 
 
 @dataclass(frozen=True, slots=True)

@@ -12,6 +12,7 @@ from rich.console import Console
 
 from privet.commands import consent as consent_commands
 from privet.commands import requests as request_commands
+from privet.commands import retention as retention_commands
 from privet.commands import serve as serve_commands
 from privet.commands import staff as staff_commands
 from privet.manifest.diagnostics import Diagnostic, ManifestUnreadable, Severity
@@ -324,6 +325,8 @@ app.command("worker")(request_commands.worker)
 app.command("serve")(serve_commands.serve)
 app.add_typer(staff_commands.users_app, name="users")
 app.add_typer(staff_commands.keys_app, name="keys")
+app.add_typer(retention_commands.retention_app, name="retention")
+app.add_typer(retention_commands.holds_app, name="holds")
 
 
 def main() -> None:  # pragma: no cover

@@ -1,0 +1,488 @@
+"""Retention evaluated in bulk: every record's state computed column by column with NumPy, never row by row.
+
+The columns reproduce `privet.retention.evaluate` exactly (a property test holds them equal). Dates are days
+since 1970. A rule's dates depend only on its start day and the limitation entry of the person's jurisdiction,
+so each rule gets a lookup table per entry over the days the data span, built with calendar-month arithmetic
+(the same day, or the month's last day); a record's due date is then one gather. Jurisdictions are matched once
+per distinct value (the pure `limitation_for`), person holds are a semi-join (Arrow `is_in`). Chunks of rows
+run on worker threads (NumPy releases the GIL). States, rules and missing facts stay small integers until they
+are counted, in DuckDB, which also keeps the smallest keys of each group as examples.
+
+Planning counts; applying fetches the keys of due records (and of restricted ones the system has a flag for and
+has not flagged), sorted, and turns them into the fulfilment executor's actions batch by batch.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import itertools
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import duckdb
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from privet.fulfilment.erasure import Action
+from privet.fulfilment.ports import Connector, ConnectorError
+from privet.manifest.period import Period
+from privet.retention.evaluate import jurisdiction_of
+from privet.retention.plan import RetentionPlan, Scope, actions_for
+from privet.retention.report import RetentionReport, ScopeResult, Tally, sorted_tallies
+from privet.retention.rules import DATE_FACTS, EVENT_FACTS, CompiledRule, Fact, Missing, RetentionState
+
+STATES = list(RetentionState)
+MISSING = list(Missing)
+S = {state: np.int8(STATES.index(state)) for state in RetentionState}
+M = {missing: np.int8(MISSING.index(missing)) for missing in Missing}
+NONE = np.int8(-1)
+NO_JURISDICTION, NO_ENTRY = -2, -3  # entry codes; -1 is "no limitation period", 0.. the rule's entries
+CHUNK = 1 << 20
+ENTRIES = 1024  # limitation entries a rule may have, for packing a tally into one integer
+LOOKUP_LIMIT = 1 << 21  # days a lookup table may span (5,700 years); wider data are shifted directly
+EPOCH = dt.date(1970, 1, 1)
+
+
+class RetentionEngineError(ValueError):
+    """The facts cannot be read as mapped (a column missing or of the wrong kind); nothing was changed."""
+
+
+def shift(days: np.ndarray, period: Period) -> np.ndarray:
+    """Days since 1970 plus a calendar period: whole months (clamped to the month's end), then days."""
+    out = days.astype(np.int64)
+    months = period.years * 12 + period.months
+    if months:
+        day = out.astype("datetime64[D]")
+        month = day.astype("datetime64[M]")
+        into = day - month.astype("datetime64[D]")
+        target = month + np.timedelta64(months, "M")
+        last = (target + np.timedelta64(1, "M")).astype("datetime64[D]") - np.timedelta64(1, "D")
+        out = np.minimum(target.astype("datetime64[D]") + into, last).astype(np.int64)
+    return out + period.days if period.days else out
+
+
+def _column(table: pa.Table, name: str) -> pa.Array:
+    column = table.column(name)
+    return column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+
+
+def _days(array: pa.Array) -> tuple[tuple[np.ndarray, np.ndarray], tuple[int, int] | None]:
+    """((days since 1970, valid), (first, last) day or None) of a date, instant or ISO-text column.
+
+    Instants count on their UTC day."""
+    kind = array.type
+    if pa.types.is_dictionary(kind):
+        array = array.cast(kind.value_type)
+        kind = array.type
+    if pa.types.is_timestamp(kind):
+        array = array.cast(pa.timestamp(kind.unit)).cast(pa.date32())  # a zone is only a label: values are UTC
+    elif pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        con = duckdb.connect()
+        con.register("t", pa.table({"v": array}))
+        array = _column(con.sql("SELECT TRY_CAST(TRY_CAST(v AS TIMESTAMP) AS DATE) AS v FROM t").to_arrow_table(), "v")
+    elif pa.types.is_null(kind):
+        array = pa.nulls(len(array), pa.date32())
+    elif not pa.types.is_date(kind):
+        raise RetentionEngineError(f"holds {kind}, not dates")
+    days = array.cast(pa.date32()).cast(pa.int32())
+    valid = np.asarray(days.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
+    first, last = pc.min_max(days).values()
+    span = (first.as_py(), last.as_py()) if first.is_valid else None
+    return (np.asarray(days.fill_null(0).to_numpy(zero_copy_only=False), dtype=np.int32), valid), span
+
+
+def _flag(array: pa.Array) -> np.ndarray:
+    kind = array.type
+    if pa.types.is_boolean(kind):
+        values = array.fill_null(False)
+    elif pa.types.is_integer(kind) or pa.types.is_floating(kind):
+        values = pc.not_equal(array, pa.scalar(0, kind)).fill_null(False)
+    else:
+        values = array.is_valid()
+    return np.asarray(values.to_numpy(zero_copy_only=False), dtype=bool)
+
+
+@dataclass
+class _Columns:
+    """The table's facts as NumPy arrays, converted once and shared by every chunk."""
+
+    n: int
+    days: dict[Fact, tuple[np.ndarray, np.ndarray]]  # int32 day, valid
+    bounds: dict[Fact, tuple[int, int] | None]  # first and last day present; None where the column is empty
+    jurisdiction: np.ndarray | None  # index into `values`, len(values) where empty
+    values: list[Any]  # the distinct jurisdictions
+    held: np.ndarray
+    flagged: np.ndarray
+
+
+def _columns(scope: Scope, table: pa.Table) -> _Columns:
+    absent = [c for c in scope.columns if c not in table.schema.names]
+    if absent:
+        raise RetentionEngineError(
+            f"{scope.collection} has no column {', '.join(absent)}; fix the facts mapping or the dataset's key"
+        )
+    n = table.num_rows
+    days, bounds = {}, {}
+    for fact, name in scope.facts.items():
+        if fact in DATE_FACTS:
+            try:
+                days[fact], bounds[fact] = _days(_column(table, name))
+            except RetentionEngineError as exc:
+                raise RetentionEngineError(f"{scope.collection}.{name} (the {fact.value} fact) {exc}") from None
+    jurisdiction, values = None, []
+    if Fact.JURISDICTION in scope.facts:
+        column = _column(table, scope.facts[Fact.JURISDICTION])
+        encoded = column if pa.types.is_dictionary(column.type) else column.dictionary_encode()
+        values = encoded.dictionary.to_pylist()
+        jurisdiction = np.asarray(encoded.indices.fill_null(len(values)).to_numpy(zero_copy_only=False))
+    held = np.full(n, bool(scope.holds))
+    if scope.person_holds and Fact.PERSON in scope.facts:
+        person = _column(table, scope.facts[Fact.PERSON]).cast(pa.string())
+        targets = pa.array(sorted(scope.person_holds), pa.string())
+        held |= np.asarray(pc.is_in(person, value_set=targets).fill_null(False).to_numpy(zero_copy_only=False))
+    if Fact.LEGAL_CLAIM in scope.facts and any(r.claims_extend for r in scope.rules):
+        held |= _flag(_column(table, scope.facts[Fact.LEGAL_CLAIM]))
+    flag = scope.facts.get(Fact.RESTRICTED)
+    flagged = _flag(_column(table, flag)) if flag is not None else np.ones(n, bool)
+    return _Columns(n, days, bounds, jurisdiction, values, held, flagged)
+
+
+@dataclass
+class _Rule:
+    """One rule made columnar for one table: the triggers it finds, entries by jurisdiction, lookup tables."""
+
+    rule: CompiledRule
+    given: list[Fact]  # the rule's triggers the table maps
+    entry_of: np.ndarray | None  # entry code per distinct jurisdiction (+ one for empty); None: `entry` for all
+    entry: int = 0
+    low: int = 0
+    width: int = 0
+    restrict_lut: np.ndarray | None = None  # start - low -> restrict-from day (None: no time after the trigger)
+    delete_lut: np.ndarray | None = None  # flat (entry + 1) * width + start - low -> delete-on day
+
+    def rows(self, cols: _Columns, lo: int, hi: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(in use, missing code, entry code, start day) of rows lo..hi."""
+        n = hi - lo
+        if not self.given:
+            return (
+                np.zeros(n, bool),
+                np.full(n, M[Missing.TRIGGER], np.int8),
+                np.zeros(n, np.int16),
+                np.zeros(n, np.int32),
+            )
+        in_use = np.zeros(n, bool)
+        start = cols.days[self.given[0]][0][lo:hi]
+        for t in self.given[1:]:
+            start = np.maximum(start, cols.days[t][0][lo:hi])
+        for t in self.given:
+            if t in EVENT_FACTS:
+                in_use |= ~cols.days[t][1][lo:hi]
+        if self.entry_of is None or cols.jurisdiction is None:
+            entry = np.full(n, self.entry, np.int16)
+        else:
+            entry = self.entry_of[cols.jurisdiction[lo:hi]]
+        gap = np.where(entry == NO_ENTRY, M[Missing.LIMITATION_PERIOD], NONE)
+        gap = np.where(entry == NO_JURISDICTION, M[Missing.JURISDICTION], gap)
+        for t in reversed([t for t in self.given if t not in EVENT_FACTS]):  # the first missing in order wins
+            gap = np.where(cols.days[t][1][lo:hi], gap, M[Missing(t.value)])
+        return in_use, gap.astype(np.int8), entry, start
+
+    def dates(self, start: np.ndarray, entry: np.ndarray, ok: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(restrict-from, delete-on) days; meaningful where `ok` (elsewhere clipped into the tables)."""
+        if not self.given:
+            return start, start
+        if self.delete_lut is None:  # the data span too many days for lookup tables
+            return self._direct(start.astype(np.int64), entry, ok)
+        offset = start - np.int32(self.low)
+        delete_on = np.take(self.delete_lut, (entry.astype(np.int32) + 1) * np.int32(self.width) + offset, mode="clip")
+        restrict = start if self.restrict_lut is None else np.take(self.restrict_lut, offset, mode="clip")
+        return (restrict if self.rule.restrict else delete_on), delete_on
+
+    def _direct(self, start: np.ndarray, entry: np.ndarray, ok: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        restrict = shift(start, self.rule.after)
+        delete_on = np.zeros_like(restrict)
+        for code, period in _entry_periods(self.rule):
+            sel = ok & (entry == code)
+            delete_on[sel] = shift(shift(restrict[sel], period), self.rule.grace)
+        return (restrict if self.rule.restrict else delete_on), delete_on
+
+
+def _entry_periods(rule: CompiledRule) -> list[tuple[int, Period]]:
+    return [(-1, Period()), *((lim.index, lim.period) for lim in rule.limitations)]
+
+
+def _rule(rule: CompiledRule, scope: Scope, cols: _Columns) -> _Rule:
+    given = [t for t in rule.triggers if t in scope.facts]
+    if not rule.needs_jurisdiction:
+        default = rule.default
+        compiled = _Rule(rule, given, None, default.index if default is not None else NO_ENTRY)
+    elif cols.jurisdiction is None:
+        compiled = _Rule(rule, given, None, NO_JURISDICTION)
+    else:
+        codes = []
+        for value in cols.values:  # once per distinct value, with the pure lookup
+            jurisdiction = jurisdiction_of(value)
+            lim = rule.limitation_for(jurisdiction) if jurisdiction is not None else None
+            codes.append(NO_JURISDICTION if jurisdiction is None else lim.index if lim is not None else NO_ENTRY)
+        compiled = _Rule(rule, given, np.array([*codes, NO_JURISDICTION], np.int16))
+    spans = [cols.bounds[t] for t in given]
+    if not given or any(s is None for s in spans):
+        return compiled  # some trigger is never set: no row of this table is dated by this rule
+    low = min(s[0] for s in spans if s is not None)
+    high = max(s[1] for s in spans if s is not None)
+    periods = _entry_periods(rule)
+    if (high - low + 1) * len(periods) < LOOKUP_LIMIT:
+        span = np.arange(low, high + 1, dtype=np.int64)
+        restrict = shift(span, rule.after)
+        compiled.low, compiled.width = low, high - low + 1
+        compiled.restrict_lut = restrict.astype(np.int32) if rule.after != Period() else None
+        lut = np.concatenate([shift(shift(restrict, p), rule.grace) for _, p in periods])
+        compiled.delete_lut = lut.astype(np.int32)
+    return compiled
+
+
+def _first(conditions: Sequence[np.ndarray]) -> np.ndarray:
+    """The index of the first true condition per row (the last index where none is)."""
+    out = np.full(len(conditions[0]), len(conditions) - 1, np.int8)
+    for i in range(len(conditions) - 2, -1, -1):
+        out = np.where(conditions[i], np.int8(i), out)
+    return out
+
+
+@dataclass
+class _States:
+    state: np.ndarray  # int8 state code
+    decider: np.ndarray  # int8 rule index
+    missing: np.ndarray  # int8 Missing code, -1 where none
+    entry: np.ndarray  # int16 limitation entry of the decider, -9 where not dated
+    delete_on: np.ndarray  # int32 day, valid where entry > -9
+    open: np.ndarray  # bool: restricted and not flagged by the system
+
+    @property
+    def group(self) -> np.ndarray:
+        """One int32 per row naming its tally: (state, decider, missing + 1, entry + 9)."""
+        code = self.state.astype(np.int32) * np.int32(128) + self.decider
+        code = code * np.int32(len(MISSING) + 1) + (self.missing + np.int32(1))
+        out: np.ndarray = code * np.int32(ENTRIES) + (self.entry + np.int32(9))
+        return out
+
+
+def _chunk(scope: Scope, rules: list[_Rule], cols: _Columns, as_of: int, lo: int, hi: int) -> _States:
+    n = hi - lo
+    per_rule = [r.rows(cols, lo, hi) for r in rules]
+    in_use = per_rule[0][0]
+    gap = per_rule[-1][1]
+    for u, _, _, _ in per_rule[1:]:
+        in_use = in_use | u
+    for _, g, _, _ in reversed(per_rule[:-1]):
+        gap = np.where(g >= 0, g, gap)
+    undecided = gap >= 0
+    dated = ~(in_use | undecided)
+    restricts, deletes = zip(*(r.dates(p[3], p[2], dated) for r, p in zip(rules, per_rule, strict=True)), strict=True)
+    restrict_from, delete_on = restricts[0], deletes[0]
+    for rf, do in zip(restricts[1:], deletes[1:], strict=True):
+        restrict_from = np.maximum(restrict_from, rf)
+        delete_on = np.maximum(delete_on, do)
+    active = restrict_from > as_of
+    due = delete_on <= as_of
+    hold = cols.held[lo:hi]
+    person = due & ~hold if scope.person_unknown else np.zeros(n, bool)
+    # Each state overwrites the ones it takes precedence over.
+    state = np.where(due, S[scope.due], S[RetentionState.RESTRICTED])
+    state = np.where(due & hold, S[RetentionState.HELD], state)
+    state = np.where(person, S[RetentionState.UNDECIDABLE], state)
+    state = np.where(active | in_use, S[RetentionState.ACTIVE], state)
+    state = np.where(undecided & ~in_use, S[RetentionState.UNDECIDABLE], state).astype(np.int8)
+    if len(rules) == 1:
+        decider = np.zeros(n, np.int8)
+        entry = per_rule[0][2]
+    else:
+        decider = np.where(
+            in_use,
+            _first([p[0] for p in per_rule]),
+            np.where(undecided, _first([p[1] >= 0 for p in per_rule]), _first([d == delete_on for d in deletes])),
+        ).astype(np.int8)
+        entry = per_rule[-1][2]
+        for i in range(len(rules) - 2, -1, -1):
+            entry = np.where(decider == i, per_rule[i][2], entry)
+    person_gap = person & dated
+    entry = np.where(dated & ~person_gap, entry, np.int16(-9)).astype(np.int16)
+    missing = np.where(in_use, NONE, np.where(undecided, gap, np.where(person_gap, M[Missing.PERSON], NONE)))
+    open_ = (state == S[RetentionState.RESTRICTED]) & ~cols.flagged[lo:hi]
+    return _States(state, decider, missing.astype(np.int8), entry, delete_on.astype(np.int32), open_)
+
+
+def compute(scope: Scope, table: pa.Table, as_of: dt.date, threads: int = 2) -> _States:
+    """Every record's state, decider, missing fact, limitation entry and due day, as NumPy columns."""
+    parts = _parts(scope, table, as_of, threads, lambda s: s)
+    return _States(*(np.concatenate([getattr(p, f) for p in parts]) for f in
+                     ("state", "decider", "missing", "entry", "delete_on", "open")))  # fmt: skip
+
+
+T = TypeVar("T")
+
+
+def _parts(scope: Scope, table: pa.Table, as_of: dt.date, threads: int, then: Callable[[_States], T]) -> list[T]:
+    """`then` of each chunk's states, chunks in order, computed on `threads` worker threads."""
+    cols = _columns(scope, table)
+    rules = [_rule(rule, scope, cols) for rule in scope.rules]
+    day = (as_of - EPOCH).days
+    bounds = [(lo, min(lo + CHUNK, cols.n)) for lo in range(0, cols.n, CHUNK)] or [(0, 0)]
+    with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
+        return list(pool.map(lambda b: then(_chunk(scope, rules, cols, day, *b)), bounds))
+
+
+def _dates(delete_on: np.ndarray, entry: np.ndarray) -> pa.Array:
+    return pa.array(delete_on.astype(np.int32), pa.int32(), mask=entry == -9).cast(pa.date32())
+
+
+def states(scope: Scope, table: pa.Table, as_of: dt.date) -> pa.Table:
+    """Every record's state as a table (k, st, dec, miss, lim, delete_on), for tests and inspection."""
+    s = compute(scope, table, as_of)
+    return pa.table({
+        "k": _column(table, scope.key_field),
+        "st": s.state,
+        "dec": s.decider,
+        "miss": pa.array(s.missing, mask=s.missing < 0),
+        "lim": pa.array(s.entry, mask=s.entry == -9),
+        "delete_on": _dates(s.delete_on, s.entry),
+    })  # fmt: skip
+
+
+def evaluate_table(scope: Scope, table: pa.Table, as_of: dt.date, examples: int = 3, threads: int = 2) -> ScopeResult:
+    """Counts per state, deciding rule, missing fact and limitation entry, with the smallest keys as examples."""
+    parts = _parts(scope, table, as_of, threads, lambda s: (s.group, s.open))
+    width = len(MISSING) + 1
+    group = np.concatenate([g for g, _ in parts])
+    opened = np.concatenate([o for _, o in parts])
+    con = duckdb.connect()
+    con.register("g", pa.table({"k": _column(table, scope.key_field), "g": group, "o": opened}))
+    rows = con.sql(f"SELECT g, count(*), count_if(o), min(k, {examples}) FROM g GROUP BY g").fetchall()
+    tallies, to_restrict = [], 0
+    for code, count, open_, keys in rows:
+        rest, entry = divmod(int(code), ENTRIES)
+        rest, missing = divmod(rest, width)
+        state, decider = divmod(rest, 128)
+        tallies.append(Tally(STATES[state], scope.rules[decider].key, count, tuple(keys),
+                             MISSING[missing - 1] if missing else None, entry - 9 if entry != 0 else None))  # fmt: skip
+        to_restrict += open_
+    return ScopeResult(scope.collection, sorted_tallies(tallies), to_restrict)
+
+
+@dataclass(frozen=True)
+class Due:
+    """The records a collection's actions are for, sorted by state, rule, limitation entry and key."""
+
+    scope: Scope
+    table: pa.Table  # k, st, dec, lim, delete_on
+
+    @property
+    def count(self) -> int:
+        return int(self.table.num_rows)
+
+    def batches(self, size: int) -> Iterator[list[Action]]:
+        """Actions for `size` records at a time, in order; each state, rule and limitation entry keeps its reason."""
+        st = self.table.column("st").to_numpy()
+        dec = self.table.column("dec").to_numpy()
+        lim = self.table.column("lim").to_numpy()
+        changes = np.flatnonzero((st[1:] != st[:-1]) | (dec[1:] != dec[:-1]) | (lim[1:] != lim[:-1])) + 1
+        for lo in range(0, len(st), size):
+            hi = min(lo + size, len(st))
+            cuts = [lo, *changes[(changes > lo) & (changes < hi)].tolist(), hi]
+            actions: list[Action] = []
+            for start, end in itertools.pairwise(cuts):
+                state, rule = STATES[int(st[start])], self.scope.rules[int(dec[start])].key
+                part = self.table.slice(start, end - start)
+                keys = part.column("k").to_pylist()
+                until = part.column("delete_on").to_pylist() if state is RetentionState.RESTRICTED else None
+                actions += actions_for(
+                    self.scope, state, rule, int(lim[start]) if lim[start] != -9 else None, keys, until
+                )
+            yield actions
+
+
+def due(scope: Scope, table: pa.Table, as_of: dt.date, threads: int = 2) -> Due:
+    """Due records, and restricted ones the system has a flag for and has not flagged yet."""
+    s = compute(scope, table, as_of, threads)
+    wanted = (s.state == S[RetentionState.DUE_DELETE]) | (s.state == S[RetentionState.DUE_ANONYMISE]) | s.open
+    rows = np.flatnonzero(wanted)
+    picked = pa.table({
+        "k": _column(table, scope.key_field).take(pa.array(rows)),
+        "st": s.state[rows],
+        "dec": s.decider[rows],
+        "lim": s.entry[rows],
+        "delete_on": _dates(s.delete_on[rows], s.entry[rows]),
+    })  # fmt: skip
+    order = [("st", "ascending"), ("dec", "ascending"), ("lim", "ascending"), ("k", "ascending")]
+    return Due(scope, picked.sort_by(order))
+
+
+# -- reading the facts --------------------------------------------------------------------------------------------
+
+
+def read_facts(connector: Connector, collection: str, columns: Sequence[str], batch: int = 100_000) -> pa.Table:
+    """The columns of every row of a collection: SQL databases streamed in batches, lake files through DuckDB."""
+    from privet.connectors.files import FilesConnector
+    from privet.connectors.sql import SqlConnector
+    from privet.fulfilment.executor import table_of
+
+    table = table_of(collection)
+    if isinstance(connector, SqlConnector):
+        return _read_sql(connector, table, columns, batch)
+    if isinstance(connector, FilesConnector):
+        return _read_files(connector, table, columns)
+    raise ConnectorError(
+        f"{connector.name}: retention sweeps read whole collections, which only SQL and files connectors can; "
+        "sweep this system with its own tools"
+    )
+
+
+def _read_sql(connector: Any, table: str, columns: Sequence[str], batch: int) -> pa.Table:
+    import sqlalchemy as sa
+    from sqlalchemy.exc import SQLAlchemyError
+
+    try:
+        with connector.engine.connect() as conn:
+            if not sa.inspect(conn).has_table(table, schema=connector.schema):
+                raise ConnectorError(f"{connector.name}: there is no collection {table!r}")
+            reflected = sa.Table(table, sa.MetaData(), schema=connector.schema, autoload_with=conn)
+            absent = [c for c in columns if c not in reflected.columns]
+            if absent:
+                raise RetentionEngineError(f"{connector.name}.{table} has no column {', '.join(absent)}")
+            # Values as the driver gives them: SQLite's dates stay ISO text, parsed in bulk by the engine.
+            query = sa.select(*(sa.type_coerce(reflected.columns[c], sa.types.NullType()).label(c) for c in columns))
+            result = conn.execution_options(stream_results=True, yield_per=batch).execute(query)
+            parts = []
+            for rows in result.partitions(batch):
+                values = list(zip(*rows, strict=True)) if rows else [() for _ in columns]
+                parts.append(pa.table({c: pa.array(v) for c, v in zip(columns, values, strict=True)}))
+    except SQLAlchemyError as exc:
+        raise ConnectorError(f"{connector.name}: reading {table} failed: {type(exc).__name__}") from exc
+    if not parts:
+        return pa.table({c: pa.array([], pa.null()) for c in columns})
+    return pa.concat_tables(parts, promote_options="permissive")
+
+
+def _read_files(connector: Any, table: str, columns: Sequence[str]) -> pa.Table:
+    files = connector._files(table)  # the connector's own file layout, so both agree on what a collection is
+    if files is None:
+        raise ConnectorError(f"{connector.name}: there is no collection {table!r}")
+    reader = "read_parquet" if connector.format == "parquet" else "read_csv"
+    con = duckdb.connect()
+    wanted = ", ".join('"' + c.replace('"', '""') + '"' for c in columns)
+    return con.sql(f"SELECT {wanted} FROM {reader}($files)", params={"files": [str(f) for f in files]}).to_arrow_table()
+
+
+def sweep(plan: RetentionPlan, tables: dict[str, pa.Table], examples: int = 3) -> RetentionReport:
+    """The report of a plan over facts already read (collection -> table); absent collections are reported."""
+    results = []
+    for scope in plan.scopes:
+        table = tables.get(scope.collection)
+        if table is None:
+            results.append(ScopeResult(scope.collection, error="not read"))
+            continue
+        results.append(evaluate_table(scope, table, plan.as_of, examples))
+    return RetentionReport(plan, tuple(results))

@@ -1,0 +1,47 @@
+"""Retention: rules evaluated per record, legal holds, and the actions due records need (pure, no I/O)."""
+
+from privet.retention.evaluate import Evaluation, Record, RuleOutcome, evaluate, evaluate_rule, final_state
+from privet.retention.plan import FactsError, RetentionPlan, Scope, actions_for, governing, parse_facts, plan_retention
+from privet.retention.report import RetentionReport, ScopeResult, Tally, evaluate_rows
+from privet.retention.rules import (
+    CompiledRule,
+    Fact,
+    Hold,
+    HoldScope,
+    Limitation,
+    Missing,
+    RetentionState,
+    add_period,
+    compile_rule,
+    legal_holds_for,
+)
+
+__all__ = [
+    "CompiledRule",
+    "Evaluation",
+    "Fact",
+    "FactsError",
+    "Hold",
+    "HoldScope",
+    "Limitation",
+    "Missing",
+    "Record",
+    "RetentionPlan",
+    "RetentionReport",
+    "RetentionState",
+    "RuleOutcome",
+    "Scope",
+    "ScopeResult",
+    "Tally",
+    "actions_for",
+    "add_period",
+    "compile_rule",
+    "evaluate",
+    "evaluate_rows",
+    "evaluate_rule",
+    "final_state",
+    "governing",
+    "legal_holds_for",
+    "parse_facts",
+    "plan_retention",
+]

@@ -1,0 +1,116 @@
+"""What a sweep found: tallies per collection, rule and state, with example keys, and the report of a plan.
+
+`evaluate_rows` is the reference path, one record at a time; the bulk engine produces the same tallies.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from privet.retention.evaluate import Evaluation, describe_missing, evaluate, truthy
+from privet.retention.plan import RetentionPlan, Scope
+from privet.retention.rules import Fact, Missing, RetentionState
+
+
+@dataclass(frozen=True, slots=True)
+class Tally:
+    state: RetentionState
+    rule: str  # the rule that decided
+    count: int
+    examples: tuple[Any, ...] = ()  # the smallest keys
+    missing: Missing | None = None
+    limitation: int | None = None  # the deciding rule's limitation entry (index), for dated states
+
+
+def sorted_tallies(tallies: Iterable[Tally]) -> tuple[Tally, ...]:
+    states = list(RetentionState)
+    return tuple(sorted(tallies, key=lambda t: (t.rule, states.index(t.state), t.missing or "", t.limitation or 0)))
+
+
+@dataclass(frozen=True)
+class ScopeResult:
+    collection: str
+    tallies: tuple[Tally, ...] = ()
+    to_restrict: int = 0  # restricted records the system has not flagged yet
+    error: str | None = None  # the collection could not be read
+
+    def count(self, state: RetentionState) -> int:
+        return sum(t.count for t in self.tallies if t.state is state)
+
+    @property
+    def total(self) -> int:
+        return sum(t.count for t in self.tallies)
+
+
+@dataclass(frozen=True)
+class RetentionReport:
+    plan: RetentionPlan
+    results: tuple[ScopeResult, ...]
+
+    def result(self, collection: str) -> ScopeResult | None:
+        return next((r for r in self.results if r.collection == collection), None)
+
+    def totals(self) -> dict[str, int]:
+        out = {s.value: 0 for s in RetentionState}
+        for r in self.results:
+            for t in r.tallies:
+                out[t.state.value] += t.count
+        return out
+
+    def rows(self) -> list[dict[str, Any]]:
+        """One row per system, collection, rule and state, with the reason for undecidable ones."""
+        out = []
+        for r in self.results:
+            scope = self.plan.scope(r.collection)
+            for t in sorted_tallies(r.tallies):
+                row: dict[str, Any] = {"system": scope.system, "collection": r.collection, "rule": t.rule,
+                                       "state": t.state.value, "count": t.count,
+                                       "examples": list(t.examples)}  # fmt: skip
+                if t.missing is not None:
+                    row["missing"] = t.missing.value
+                    row["why"] = describe_missing(t.missing, scope.rule(t.rule))
+                if t.limitation is not None and t.limitation >= 0:
+                    lim = scope.rule(t.rule).limitations[t.limitation]
+                    row["limitation"] = f"{lim.period}" + (f" ({lim.cite})" if lim.cite else "")
+                out.append(row)
+        return out
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "as_of": self.plan.as_of.isoformat(),
+            "totals": self.totals(),
+            "rows": self.rows(),
+            "errors": {r.collection: r.error for r in self.results if r.error},
+            "to_restrict": {r.collection: r.to_restrict for r in self.results if r.to_restrict},
+            "holds": [str(h) for h in self.plan.holds],
+            "ungoverned": list(self.plan.ungoverned),
+            "skipped": dict(self.plan.skipped),
+            "notes": list(self.plan.notes) + [n for s in self.plan.scopes for n in s.notes],
+        }
+
+
+def evaluate_rows(
+    scope: Scope, as_of: dt.date, rows: Iterable[Mapping[str, Any]], examples: int = 3
+) -> tuple[ScopeResult, list[tuple[Any, Evaluation]]]:
+    """The reference path, one row at a time: the tallies and every row's evaluation (for tests and small data)."""
+    evaluated = []
+    to_restrict = 0
+    groups: dict[tuple[RetentionState, str, Missing | None, int | None], list[Any]] = {}
+    for row in rows:
+        ev = evaluate(scope.rules, scope.record(row), as_of, due=scope.due, holds=scope.holds_of(row),
+                      person_unknown=scope.person_unknown)  # fmt: skip
+        key = row[scope.key_field]
+        evaluated.append((key, ev))
+        dated = ev.delete_on is not None and ev.missing is None
+        lim = ev.limitation.index if dated and ev.limitation is not None else None
+        groups.setdefault((ev.state, ev.rule.key, ev.missing, lim), []).append(key)
+        if ev.state is RetentionState.RESTRICTED and Fact.RESTRICTED in scope.facts:
+            to_restrict += not truthy(row.get(scope.facts[Fact.RESTRICTED]))
+    tallies = sorted_tallies(
+        Tally(state, rule, len(keys), tuple(sorted(keys)[:examples]), missing, lim)
+        for (state, rule, missing, lim), keys in groups.items()
+    )
+    return ScopeResult(scope.collection, tallies, to_restrict), evaluated

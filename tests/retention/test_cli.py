@@ -1,0 +1,167 @@
+"""privet retention and privet holds on a small company database: plan changes nothing, apply resumes."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import typer
+import yaml
+from typer.testing import CliRunner
+
+from privet.commands.retention import holds_app, retention_app
+from privet.workspace.runtime import init_workspace, open_runtime
+from tests.conftest import MINIMAL
+
+app = typer.Typer()
+app.add_typer(retention_app, name="retention")
+app.add_typer(holds_app, name="holds")
+runner = CliRunner()
+
+CUSTOMERS = [
+    (1, "ann@example.test", "Ann", "2015-01-10", "DE"),  # eu: 3 years + 2 months: due in 2018
+    (2, "bob@example.test", "Bob", None, "DE"),  # the account is open
+    (3, "cy@example.test", "Cy", "2024-01-10", "DE"),  # restricted until 2027-03-10
+    (4, "di@example.test", "Di", "2015-01-10", None),  # no jurisdiction: undecidable
+    (5, "ed@example.test", "Ed", "2016-05-05", "US"),  # the default, 6 years: due, but held below
+    (6, "fay@example.test", "Fay", "2010-01-01", "FR"),  # due
+]
+
+
+def company(tmp_path: Path) -> tuple[Path, Path]:
+    crm = tmp_path / "crm.db"
+    with sqlite3.connect(crm) as db:
+        db.execute("CREATE TABLE customers (id INTEGER PRIMARY KEY, email TEXT, name TEXT, closed_at DATE, "
+                   "country TEXT, privet_restricted BOOLEAN NOT NULL DEFAULT 0)")  # fmt: skip
+        db.executemany("INSERT INTO customers (id, email, name, closed_at, country) VALUES (?, ?, ?, ?, ?)", CUSTOMERS)
+    manifest = tmp_path / "manifest"
+    manifest.mkdir()
+    (manifest / "organisation.yml").write_text((MINIMAL / "organisation.yml").read_text())
+    data = yaml.safe_load((MINIMAL / "processing.yml").read_text())
+    data["systems"]["crm"] = {"name": "CRM", "kind": "service"}
+    data["retention"]["relationship"]["limitation_periods"] = [
+        {"jurisdictions": ["eu"], "period": "P3Y", "cite": "BGB 195"},
+        {"period": "P6Y"},
+    ]
+    data["activities"]["accounts"]["systems"] = ["crm"]
+    data["datasets"] = {"crm_db": {"system": "crm", "collections": {"customers": {"fields": {
+        "id": {"primary_key": True, "data_type": "integer"},
+        "email": {"categories": ["user.contact.email"], "identity": "email", "data_type": "string"},
+        "name": {"categories": ["user.name"], "data_type": "string"},
+        "closed_at": {"categories": ["system.operations"], "data_type": "date"},
+        "country": {"categories": ["system.operations"], "data_type": "string"},
+    }}}}}  # fmt: skip
+    (manifest / "processing.yml").write_text(yaml.safe_dump(data, sort_keys=False))
+    ws = tmp_path / "ws"
+    init_workspace(ws, manifest)
+    with (ws / "privet.toml").open("a") as f:
+        f.write(f'\n[systems.crm]\nkind = "sql"\nurl = "sqlite:///{crm}"\n')
+    facts = {"crm_db.customers": {"relationship_end": "closed_at", "jurisdiction": "country", "person": "id"}}
+    (ws / "retention_facts.yml").write_text(yaml.safe_dump(facts))
+    return ws, crm
+
+
+def run(ws: Path, *args: str, input: str | None = None) -> tuple[int, str]:
+    result = runner.invoke(app, [*args, "-w", str(ws)], input=input)
+    return result.exit_code, result.output
+
+
+def rows(crm: Path) -> dict[int, int]:
+    with sqlite3.connect(crm) as db:
+        return dict(db.execute("SELECT id, privet_restricted FROM customers ORDER BY id").fetchall())
+
+
+def test_plan_apply_and_holds_on_a_company_database(tmp_path: Path) -> None:
+    ws, crm = company(tmp_path)
+    code, out = run(ws, "holds", "add", "--person", "5", "--reason", "warranty dispute", "--owner", "legal")
+    assert code == 0 and "on person 5: warranty dispute" in out
+    hold_id = out.split()[1]
+    code, out = run(ws, "holds", "list")
+    assert code == 0 and hold_id in out and "warranty dispute" in out
+
+    code, out = run(ws, "retention", "plan", "--as-of", "2025-06-30")
+    assert code == 0, out
+    assert "nothing was changed" in out and f"{hold_id} on person 5" in out
+    assert "Totals: active 1, restricted 1, due_delete 2, held 1, undecidable 1" in out
+    assert "jurisdiction is empty or not mapped" in out
+    code, out = run(ws, "retention", "plan", "--as-of", "2025-06-30", "--json")
+    report = json.loads(out)
+    due = next(r for r in report["rows"] if r["state"] == "due_delete")
+    assert due["examples"] == [1, 6] and due["limitation"] == "3 years (BGB 195)"
+    assert report["to_restrict"] == {"crm_db.customers": 1}
+    assert rows(crm) == {1: 0, 2: 0, 3: 0, 4: 0, 5: 0, 6: 0}  # plan changes nothing
+
+    code, out = run(ws, "retention", "apply", "--as-of", "2025-06-30", input="n\n")
+    assert code == 1 and "nothing was changed" in out and len(rows(crm)) == 6
+    code, out = run(ws, "retention", "apply", "--as-of", "2025-06-30", "--yes", "--json")
+    assert code == 0, out
+    summary = json.loads(out[out.index("{") :])
+    assert summary["actions"] == {"restrict": 1, "delete": 2} and not summary["failed"]
+    assert summary["rows_changed"] == {"crm_db.customers": 3}
+    assert rows(crm) == {2: 0, 3: 1, 4: 0, 5: 0}
+    code, out = run(ws, "retention", "apply", "--as-of", "2025-06-30", "--yes")
+    assert code == 0 and "Changed: nothing" in out  # row 3 is flagged already
+
+    assert run(ws, "holds", "release", hold_id)[0] == 0
+    assert "no legal holds in force" in run(ws, "holds", "list")[1]
+    assert "released" in run(ws, "holds", "list", "--all")[1]
+    code, out = run(ws, "retention", "apply", "--as-of", "2025-06-30", "--yes")
+    assert code == 0 and "Changed: 1 rows (delete 1)" in out and rows(crm) == {2: 0, 3: 1, 4: 0}
+    rt = open_runtime(ws)
+    try:
+        actions = [e.action for e in rt.audit.entries()]
+        applied = [e for e in rt.audit.entries() if e.action == "retention_applied"]
+    finally:
+        rt.close()
+    assert actions.count("retention_applied") == 3 and "hold_added" in actions and "hold_released" in actions
+    assert applied[0].payload["rows_changed"] == {"crm_db.customers": 3}
+    assert applied[0].payload["totals"] == {
+        "active": 1,
+        "restricted": 1,
+        "due_delete": 2,
+        "due_anonymise": 0,
+        "held": 1,
+        "undecidable": 1,
+    }
+    assert applied[0].payload["holds"] == [hold_id]
+
+
+def test_apply_stops_at_a_failure_and_resumes_the_same_run(tmp_path: Path) -> None:
+    ws, crm = company(tmp_path)
+    with sqlite3.connect(crm) as db:
+        db.execute("CREATE TRIGGER keep_fay BEFORE DELETE ON customers WHEN old.id = 6 "
+                   "BEGIN SELECT RAISE(ABORT, 'customer 6 is locked'); END")  # fmt: skip
+    code, out = run(ws, "retention", "apply", "--as-of", "2025-06-30", "--yes", "--batch", "1")
+    assert code == 1 and "customer 6 is locked" in out and "run privet retention apply again" in out
+    assert rows(crm) == {2: 0, 3: 1, 4: 0, 5: 0, 6: 0}  # restricted and deleted up to the failing batch
+    with sqlite3.connect(crm) as db:
+        db.execute("DROP TRIGGER keep_fay")
+    code, out = run(ws, "retention", "apply", "--yes")  # no date: the unfinished run of 2025-06-30 goes on
+    assert code == 0, out
+    assert "Resuming the unfinished retention run of 2025-06-30" in out
+    assert rows(crm) == {2: 0, 3: 1, 4: 0}
+    rt = open_runtime(ws)
+    try:
+        steps = rt.checkpoints.all("retention-2025-06-30")
+    finally:
+        rt.close()
+    assert sum(s.state.value == "done" for s in steps) == 4, (
+        steps
+    )  # restrict 3, delete 1, delete 5, delete 6: each once
+
+
+def test_wrong_input_names_the_fix(tmp_path: Path) -> None:
+    ws, _ = company(tmp_path)
+    assert "write a date like" in run(ws, "retention", "plan", "--as-of", "June")[1]
+    assert "no such system" in run(ws, "retention", "plan", "--system", "nope")[1]
+    assert "exactly one of" in run(ws, "holds", "add", "--reason", "r", "--owner", "o")[1]
+    assert "no such collection" in run(ws, "holds", "add", "--collection", "x.y", "--reason", "r", "--owner", "o")[1]
+    assert (
+        "no such data category"
+        in run(ws, "holds", "add", "--category", "user.nope", "--reason", "r", "--owner", "o")[1]
+    )
+    assert "no legal hold hold-x" in run(ws, "holds", "release", "hold-x")[1]
+    (ws / "bad.yml").write_text("crm_db.customers: {closed: closed_at}\n")
+    code, out = run(ws, "retention", "plan", "--facts", str(ws / "bad.yml"))
+    assert code == 2 and "crm_db.customers.closed: not a fact" in out

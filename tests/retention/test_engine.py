@@ -1,0 +1,224 @@
+"""The bulk engine agrees with the one-record evaluation on random rules, facts and tables."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+from unittest import mock
+
+import numpy as np
+import pyarrow as pa
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from privet.engines import retention as engine
+from privet.fulfilment.erasure import ActionKind
+from privet.fulfilment.ports import ConnectorError
+from privet.manifest.period import Period
+from privet.retention import Fact, Hold, HoldScope, Missing, RetentionState, add_period, evaluate_rows
+from privet.retention.plan import Scope
+from privet.retention.rules import DATE_FACTS, CompiledRule
+from tests.retention.rules import rule, scope
+
+T0 = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+MONTH_ENDS = [dt.date(y, m, 1) - dt.timedelta(days=1) for y in (2016, 2020, 2021) for m in range(1, 13)]
+dates = st.one_of(st.none(), st.dates(dt.date(2015, 1, 1), dt.date(2026, 12, 31)), st.sampled_from(MONTH_ENDS))
+periods = st.sampled_from(["P1Y", "P1M", "P10D", "P1M15D", "P3Y", "P2M", "P0D"])
+triggers = st.lists(st.sampled_from(["relationship_end", "purpose_fulfilled", "last_activity", "consent_withdrawn",
+                                     "collected"]), min_size=1, max_size=3, unique=True)  # fmt: skip
+entries = st.lists(
+    st.fixed_dictionaries({
+        "jurisdictions": st.sampled_from([["eu"], ["uk"], ["us_states"], ["us-ca", "ch"], []]),
+        "period": periods,
+    }),
+    max_size=4,
+)  # fmt: skip
+
+
+@st.composite
+def rules(draw: st.DrawFn, key: str) -> CompiledRule:
+    return rule(
+        key,
+        triggers=draw(triggers),
+        after_trigger=draw(st.none() | periods),
+        limitation_periods=draw(entries),
+        grace=draw(st.none() | periods),
+        restrict_during_limitation=draw(st.booleans()),
+        legal_claims_extend=draw(st.booleans()),
+        final_action=draw(st.sampled_from(["delete", "anonymise"])),
+    )
+
+
+@st.composite
+def scopes(draw: st.DrawFn) -> Scope:
+    compiled = tuple(draw(rules(f"r{i}")) for i in range(draw(st.integers(1, 3))))
+    facts = {f: f.value for f in Fact if draw(st.booleans())}
+    holds = (Hold("hold-all", HoldScope.SYSTEM, "crm", "order", "legal", T0),) if draw(st.integers(0, 5)) == 0 else ()
+    people = draw(st.sets(st.sampled_from(["p1", "p2"])))
+    return scope(*compiled, facts=facts, holds=holds, person_holds={p: (f"hold-{p}",) for p in people},
+                 due=draw(st.sampled_from([RetentionState.DUE_DELETE, RetentionState.DUE_ANONYMISE])))  # fmt: skip
+
+
+rows = st.lists(
+    st.fixed_dictionaries({
+        **{f.value: dates for f in DATE_FACTS},
+        "jurisdiction": st.sampled_from([None, "", "eu", "DE", " gb", "uk", "us-tx", "US-CA", "ch", "jp"]),
+        "legal_claim": st.sampled_from([None, True, False]),
+        "person": st.sampled_from([None, "p1", "p2", "p3"]),
+        "restricted": st.sampled_from([None, True, False]),
+    }),
+    max_size=40,
+)  # fmt: skip
+
+TYPES = {"jurisdiction": pa.string(), "legal_claim": pa.bool_(), "person": pa.string(), "restricted": pa.bool_(),
+         **{f.value: pa.date32() for f in DATE_FACTS}}  # fmt: skip
+
+
+def table(data: list[dict[str, Any]]) -> pa.Table:
+    keyed = [{"id": i, **row} for i, row in enumerate(data)]
+    return pa.table({"id": pa.array([r["id"] for r in keyed], pa.int64()),
+                     **{c: pa.array([r[c] for r in keyed], t) for c, t in TYPES.items()}})  # fmt: skip
+
+
+def check_agrees(sc: Scope, data: list[dict[str, Any]], as_of: dt.date) -> None:
+    keyed = [{"id": i, **row} for i, row in enumerate(data)]
+    expected, evaluations = evaluate_rows(sc, as_of, keyed)
+    got = engine.states(sc, table(data), as_of).to_pylist()
+    keys = [r.key for r in sc.rules]
+    for (key, ev), row in zip(evaluations, got, strict=True):
+        dated = ev.missing is None and ev.delete_on is not None
+        want = {
+            "k": key,
+            "st": list(RetentionState).index(ev.state),
+            "dec": keys.index(ev.rule.key),
+            "miss": None if ev.missing is None else list(Missing).index(ev.missing),
+            "lim": ev.limitation.index if dated and ev.limitation is not None else None,
+            "delete_on": ev.delete_on if dated else None,
+        }
+        assert row == want, (keyed[key], ev)
+    assert engine.evaluate_table(sc, table(data), as_of) == expected
+
+
+@settings(max_examples=300, deadline=None)
+@given(sc=scopes(), data=rows, as_of=st.dates(dt.date(2015, 1, 1), dt.date(2040, 12, 31)))
+def test_engine_equals_the_pure_evaluation(sc: Scope, data: list[dict[str, Any]], as_of: dt.date) -> None:
+    check_agrees(sc, data, as_of)
+
+
+@settings(max_examples=60, deadline=None)
+@given(sc=scopes(), data=rows, as_of=st.dates(dt.date(2015, 1, 1), dt.date(2040, 12, 31)))
+def test_small_chunks_and_no_lookup_tables_agree_too(sc: Scope, data: list[dict[str, Any]], as_of: dt.date) -> None:
+    with mock.patch.object(engine, "CHUNK", 7), mock.patch.object(engine, "LOOKUP_LIMIT", 0):
+        check_agrees(sc, data, as_of)
+
+
+@settings(max_examples=200, deadline=None)
+@given(start=st.dates(dt.date(1900, 1, 1), dt.date(2200, 12, 31)), period=st.sampled_from(
+    ["P1M", "P1Y", "P13M5D", "P2W", "P6Y2M", "P0D", "P11M30D"]))  # fmt: skip
+def test_shift_is_add_period(start: dt.date, period: str) -> None:
+    days = np.array([(start - engine.EPOCH).days])
+    assert engine.EPOCH + dt.timedelta(days=int(engine.shift(days, Period.parse(period))[0])) == add_period(
+        start, Period.parse(period)
+    )
+
+
+def test_instants_and_text_are_read_as_days() -> None:
+    sc = scope(rule(triggers=["last_activity"], limitation_periods=[], grace="P1M"), facts={Fact.LAST_ACTIVITY: "at"})
+    zone = dt.timezone(dt.timedelta(hours=-5))
+    instants = pa.table({"id": [1, 2], "at": pa.array([dt.datetime(2020, 1, 31, 23, 30, tzinfo=zone), None],
+                                                      pa.timestamp("us", tz="America/New_York"))})  # fmt: skip
+    got = engine.states(sc, instants, dt.date(2020, 2, 29)).to_pylist()
+    assert got[0]["delete_on"] == dt.date(2020, 3, 1) and got[0]["st"] == 1  # on its UTC day, 1 February
+    assert got[1]["st"] == list(RetentionState).index(RetentionState.UNDECIDABLE)
+    text = pa.table({"id": [1, 2, 3], "at": ["2020-01-31", "2020-01-31 10:00:00", "soon"]})
+    got = engine.states(sc, text, dt.date(2020, 3, 1)).to_pylist()
+    assert [r["delete_on"] for r in got] == [dt.date(2020, 2, 29), dt.date(2020, 2, 29), None]
+    dictionary = pa.table({"id": [1], "at": pa.array(["2020-01-31"]).dictionary_encode()})
+    assert engine.states(sc, dictionary, dt.date(2020, 3, 1)).to_pylist()[0]["delete_on"] == dt.date(2020, 2, 29)
+
+
+def test_a_missing_column_names_the_fix() -> None:
+    sc = scope(facts={Fact.RELATIONSHIP_END: "closed_at"})
+    with pytest.raises(engine.RetentionEngineError, match="no column closed_at"):
+        engine.evaluate_table(sc, pa.table({"id": [1]}), dt.date(2024, 1, 1))
+    with pytest.raises(engine.RetentionEngineError, match=r"closed_at .* not dates"):
+        engine.evaluate_table(sc, pa.table({"id": [1], "closed_at": [1.5]}), dt.date(2024, 1, 1))
+
+
+def test_due_records_become_executor_actions_in_sorted_batches() -> None:
+    sc = scope(facts={Fact.RELATIONSHIP_END: "closed", Fact.JURISDICTION: "j", Fact.RESTRICTED: "flag"})
+    data = pa.table({
+        "id": [5, 3, 1, 2, 4, 6],
+        "closed": [dt.date(2010, 1, 1), dt.date(2010, 1, 1), dt.date(2010, 1, 1), dt.date(2023, 1, 1),
+                   dt.date(2023, 1, 1), None],
+        "j": ["eu", "uk", "eu", "eu", "eu", "eu"],
+        "flag": [False, False, False, False, True, False],
+    })  # fmt: skip
+    found = engine.due(sc, data, dt.date(2024, 1, 1))
+    batches = list(found.batches(1))
+    flat = [a for b in batches for a in b]
+    assert [(a.kind, a.key) for a in flat] == [
+        (ActionKind.RESTRICT, 2),  # restricted and not flagged yet; 4 is flagged already
+        (ActionKind.DELETE, 1),  # eu, then uk: one batch per limitation entry, keys sorted within
+        (ActionKind.DELETE, 5),
+        (ActionKind.DELETE, 3),
+    ]
+    assert flat[0].until == dt.date(2026, 3, 1) and flat[0].reason.source == "relationship"
+    assert "6 years" in flat[3].reason.text and "BGB 195" in flat[1].reason.text
+    assert all(len(b) == 1 for b in batches)
+    assert [[a.key for a in b] for b in found.batches(3)] == [[2, 1, 5], [3]]  # reasons differ within a batch
+
+
+def test_anonymising_masks_each_field_with_its_strategy() -> None:
+    sc = scope(facts={Fact.RELATIONSHIP_END: "closed", Fact.JURISDICTION: "j"}, due=RetentionState.DUE_ANONYMISE,
+               masks={"email": "null", "name": "fixed", "phone": "null"})  # fmt: skip
+    data = pa.table({"id": ["a"], "closed": [dt.date(2000, 1, 1)], "j": ["eu"]})
+    (actions,) = list(engine.due(sc, data, dt.date(2024, 1, 1)).batches(100))
+    assert {(a.kind, a.strategy, a.fields) for a in actions} == {
+        (ActionKind.MASK, "null", ("email", "phone")),
+        (ActionKind.MASK, "fixed", ("name",)),
+    }
+    assert "anonymised" in actions[0].reason.text
+
+
+def test_a_person_hold_is_a_semi_join_on_the_person_column() -> None:
+    sc = scope(facts={Fact.RELATIONSHIP_END: "closed", Fact.JURISDICTION: "j", Fact.PERSON: "user"},
+               person_holds={"42": ("hold-1",)})  # fmt: skip
+    data = pa.table({"id": [1, 2], "closed": [dt.date(2000, 1, 1)] * 2, "j": ["eu"] * 2, "user": [42, 43]})
+    result = engine.evaluate_table(sc, data, dt.date(2024, 1, 1))
+    assert {(t.state, t.examples) for t in result.tallies} == {
+        (RetentionState.HELD, (1,)),
+        (RetentionState.DUE_DELETE, (2,)),
+    }
+
+
+def test_facts_are_read_from_lake_files(tmp_path: Path) -> None:
+    import pyarrow.parquet as pq
+
+    from privet.connectors.files import FilesConnector
+
+    (tmp_path / "records").mkdir()
+    pq.write_table(pa.table({"id": [1, 2], "closed": [dt.date(2000, 1, 1), None], "x": ["a", "b"]}),
+                   tmp_path / "records" / "part-0.parquet")  # fmt: skip
+    pq.write_table(
+        pa.table({"id": [3], "closed": [dt.date(2024, 1, 1)], "x": ["c"]}), tmp_path / "records" / "part-1.parquet"
+    )
+    connector = FilesConnector("crm", tmp_path)
+    try:
+        facts = engine.read_facts(connector, "db.records", ["id", "closed"])
+    finally:
+        connector.close()
+    assert facts.column_names == ["id", "closed"] and sorted(facts.column("id").to_pylist()) == [1, 2, 3]
+    sc = scope(rule(limitation_periods=[{"period": "P1Y"}]), facts={Fact.RELATIONSHIP_END: "closed"})
+    result = engine.evaluate_table(sc, facts, dt.date(2024, 6, 1))
+    assert {(t.state, t.examples) for t in result.tallies} == {
+        (RetentionState.DUE_DELETE, (1,)),
+        (RetentionState.ACTIVE, (2,)),
+        (RetentionState.RESTRICTED, (3,)),
+    }
+    lake = FilesConnector("crm", tmp_path)
+    with pytest.raises(ConnectorError, match="no collection 'nope'"):
+        engine.read_facts(lake, "db.nope", ["id"])
+    lake.close()

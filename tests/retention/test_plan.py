@@ -1,0 +1,169 @@
+"""The retention plan over the reference manifest: which rules govern which collections, with a generated table."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+from functools import cache
+
+import pyarrow as pa
+import pytest
+
+from privet.engines.retention import due, sweep
+from privet.fulfilment.erasure import ActionKind, ReasonCode
+from privet.fulfilment.graph import build_graph
+from privet.fulfilment.ports import Column, ColumnType
+from privet.manifest.model import Manifest
+from privet.manifest.processing import FinalAction
+from privet.retention import (
+    FactsError,
+    Hold,
+    HoldScope,
+    Missing,
+    RetentionState,
+    evaluate_rows,
+    governing,
+    legal_holds_for,
+    plan_retention,
+)
+from privet.workspace.manifest_files import load_manifest
+from tests.conftest import REPO
+
+AS_OF = dt.date(2025, 6, 30)
+T0 = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
+FACTS = {
+    "accounts_db.users": {"relationship_end": "closed_at", "jurisdiction": "country", "person": "user_id",
+                          "purpose_fulfilled": "last_order_done", "legal_claim": "claim"},
+    "orders_db.orders": {"purpose_fulfilled": "delivered_at", "jurisdiction": "country", "person": "user_id"},
+}  # fmt: skip
+
+
+@cache
+def anker() -> Manifest:
+    return load_manifest(REPO / "examples" / "anker").manifest
+
+
+def hold(scope: HoldScope, target: str, hold_id: str = "hold-1") -> Hold:
+    return Hold(hold_id, scope, target, "warranty dispute", "legal", T0)
+
+
+def test_activities_bring_their_rules_to_the_collections_of_their_systems() -> None:
+    governed = governing(anker(), build_graph(anker().datasets))
+    assert set(governed["accounts_db.users"]) == {"relationship", "purpose"}
+    assert set(governed["orders_db.orders"]) == {"statutory_records", "purpose"}
+    assert "transactions_and_payment" in governed["orders_db.payments"]["statutory_records"]
+    assert set(governed["support_db.chats"]) == {"purpose"}
+    assert set(governed["health_db.measurements"]) == {"relationship"}
+
+
+def test_the_plan_orders_children_before_parents_and_lists_what_no_rule_governs() -> None:
+    plan = plan_retention(anker(), FACTS, AS_OF)
+    order = [s.collection for s in plan.scopes]
+    assert order.index("accounts_db.addresses") < order.index("accounts_db.users")
+    assert order.index("orders_db.payments") < order.index("orders_db.orders")
+    assert plan.ungoverned == () and plan.skipped == {}
+    users = plan.scope("accounts_db.users")
+    assert users.key_field == "user_id" and users.columns[0] == "user_id"
+    assert {"user_accounts", "social_login"} <= set(users.activities)
+    assert plan.only("order_management").scopes[0].system == "order_management"
+
+
+def test_a_wrong_facts_mapping_lists_every_problem() -> None:
+    with pytest.raises(FactsError) as err:
+        plan_retention(anker(), {"nope.table": {}, "accounts_db.users": {"closed": "x", "person": ""}}, AS_OF)
+    assert len(err.value.problems) == 3
+    assert "nope.table: no such collection" in str(err.value)
+    assert "accounts_db.users.closed: not a fact" in str(err.value)
+
+
+def test_holds_cover_collections_by_system_category_and_name() -> None:
+    holds = [hold(HoldScope.SYSTEM, "order_management", "h-sys"), hold(HoldScope.CATEGORY, "user.health_and_medical",
+             "h-cat"), hold(HoldScope.COLLECTION, "support_db.chats", "h-col"), hold(HoldScope.PERSON, "u7", "h-p")]  # fmt: skip
+    plan = plan_retention(anker(), FACTS, AS_OF, holds)
+    assert plan.holds == tuple(holds)
+    assert plan.scope("orders_db.payments").hold_ids == ("h-sys",)
+    assert plan.scope("health_db.measurements").hold_ids == ("h-cat",)
+    assert plan.scope("health_db.profiles").hold_ids == ("h-cat",)
+    assert plan.scope("support_db.chats").hold_ids == ("h-col",)
+    assert plan.scope("accounts_db.users").hold_ids == ()
+    assert plan.scope("accounts_db.users").person_holds == {"u7": ("h-p",)}
+    assert plan.scope("accounts_db.addresses").person_unknown  # no person column mapped: due rows stay undecidable
+
+
+def test_anonymising_where_preferred_and_possible() -> None:
+    live = {"support_db.tickets": {"email": Column("email", ColumnType.TEXT, nullable=False)}}
+    plan = plan_retention(anker(), FACTS, AS_OF, live=live, prefer=FinalAction.ANONYMISE)
+    tickets = plan.scope("support_db.tickets")
+    assert tickets.due is RetentionState.DUE_ANONYMISE
+    assert tickets.masks["email"] == "fixed" and tickets.masks["user_id"] == "null"  # an id is nulled, not hashed
+    assert "ticket_id" not in tickets.masks and "mailing_address" in tickets.masks
+    users = plan.scope("accounts_db.users")  # its key is personal: only deleting removes it
+    assert users.due is RetentionState.DUE_DELETE and users.masks == {}
+    assert any("is personal data" in n for n in users.notes)
+    assert plan_retention(anker(), FACTS, AS_OF).scope("support_db.tickets").due is RetentionState.DUE_DELETE
+
+
+def generated(seed: int, n: int) -> dict[str, pa.Table]:
+    rnd = random.Random(seed)
+
+    def day(p_empty: float) -> dt.date | None:
+        return None if rnd.random() < p_empty else dt.date(2012, 1, 1) + dt.timedelta(days=rnd.randrange(4900))
+
+    countries = ["DE", "FR", "GB", "CH", "us-ca", "us-tx", "JP", None]
+    users = [{"user_id": f"u{i}", "closed_at": day(0.3), "last_order_done": day(0.1), "country": rnd.choice(countries),
+              "claim": rnd.random() < 0.05} for i in range(n)]  # fmt: skip
+    orders = [{"order_id": f"o{i}", "user_id": f"u{rnd.randrange(n)}", "delivered_at": day(0.05),
+               "country": rnd.choice(countries)} for i in range(2 * n)]  # fmt: skip
+    telemetry = [{"id": i} for i in range(n)]
+    return {"accounts_db.users": pa.Table.from_pylist(users), "orders_db.orders": pa.Table.from_pylist(orders),
+            "devices_db.telemetry": pa.Table.from_pylist(telemetry)}  # fmt: skip
+
+
+def test_a_sweep_of_generated_tables_matches_the_record_by_record_evaluation() -> None:
+    tables = generated(7, 3000)
+    plan = plan_retention(anker(), FACTS, AS_OF, [hold(HoldScope.PERSON, "u7")])
+    report = sweep(plan, tables)
+    for collection, t in tables.items():
+        expected, _ = evaluate_rows(plan.scope(collection), AS_OF, t.to_pylist())
+        assert report.result(collection) == expected
+    users = report.result("accounts_db.users")
+    assert users is not None and users.total == 3000
+    for state in (RetentionState.ACTIVE, RetentionState.RESTRICTED, RetentionState.DUE_DELETE, RetentionState.HELD,
+                  RetentionState.UNDECIDABLE):  # fmt: skip
+        assert users.count(state) > 0, state
+    telemetry = report.result("devices_db.telemetry")
+    assert telemetry is not None and [(t.state, t.missing, t.count) for t in telemetry.tallies] == [
+        (RetentionState.UNDECIDABLE, Missing.TRIGGER, 3000)
+    ]
+    assert report.result("support_db.chats") is not None and report.result("support_db.chats").error == "not read"  # type: ignore[union-attr]
+    rows = report.rows()
+    jp = [r for r in rows if r["collection"] == "accounts_db.users" and r.get("missing") == "jurisdiction"]
+    assert jp and "empty or not mapped" in jp[0]["why"]
+    assert any(r.get("limitation", "").startswith("3 years (Regular limitation period") for r in rows)
+    summary = report.as_json()
+    assert summary["holds"] == ["hold-1 on person u7: warranty dispute (owner legal)"]
+    assert summary["totals"]["due_delete"] == sum(r["count"] for r in rows if r["state"] == "due_delete")
+
+
+def test_due_users_are_deleted_for_a_reason_that_cites_the_notice() -> None:
+    tables = generated(8, 500)
+    plan = plan_retention(anker(), FACTS, AS_OF)
+    scope = plan.scope("accounts_db.users")
+    _, evaluations = evaluate_rows(scope, AS_OF, tables["accounts_db.users"].to_pylist())
+    actions = [a for batch in due(scope, tables["accounts_db.users"], AS_OF).batches(50) for a in batch]
+    assert sorted(a.key for a in actions) == sorted(k for k, ev in evaluations if ev.state is RetentionState.DUE_DELETE)
+    assert {a.kind for a in actions} == {ActionKind.DELETE}
+    assert all(a.reason.code is ReasonCode.RETENTION and a.reason.cite and "Section 8" in a.reason.cite
+               for a in actions)  # fmt: skip
+
+
+def test_holds_become_erasure_holds_for_the_person_they_name() -> None:
+    graph = build_graph(anker().datasets)
+    released = Hold("h-old", HoldScope.PERSON, "ann@example.com", "settled", "legal", T0, T0 + dt.timedelta(days=1))
+    holds = [hold(HoldScope.PERSON, "ann@example.com", "h-ann"), hold(HoldScope.PERSON, "bob@example.com", "h-bob"),
+             hold(HoldScope.SYSTEM, "order_management", "h-sys"), hold(HoldScope.CATEGORY, "user.payment", "h-cat"),
+             released]  # fmt: skip
+    got = legal_holds_for(holds, graph, ["ann@example.com", "u1"], T0 + dt.timedelta(days=2))
+    assert [h.key for h in got] == ["h-ann", "h-sys", "h-cat"]
+    assert got[0].collections == () and got[2].categories == ("user.payment",)
+    assert "orders_db.orders" in got[1].collections and "accounts_db.users" not in got[1].collections

@@ -105,6 +105,21 @@ def _flag(array: pa.Array) -> np.ndarray:
     return np.asarray(values.to_numpy(zero_copy_only=False), dtype=bool)
 
 
+def _named(column: pa.Array, targets: list[str]) -> np.ndarray:
+    """Rows whose value, written as text, is one of `targets`: a semi-join in the column's own type."""
+    kind = column.type
+    if pa.types.is_dictionary(kind):
+        column, kind = column.cast(kind.value_type), kind.value_type
+    if pa.types.is_integer(kind):  # the targets are cast, not the column: "42" finds 42, "042" finds nothing
+        values = pa.array([int(t) for t in targets if t.lstrip("-").isdigit() and str(int(t)) == t], kind)
+    elif pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        values = pa.array(targets, kind)
+    else:
+        column, values = column.cast(pa.string()), pa.array(targets, pa.string())
+    found = pc.is_in(column, value_set=values).fill_null(False)
+    return np.asarray(found.to_numpy(zero_copy_only=False), dtype=bool)
+
+
 @dataclass
 class _Columns:
     """The table's facts as NumPy arrays, converted once and shared by every chunk."""
@@ -140,9 +155,7 @@ def _columns(scope: Scope, table: pa.Table) -> _Columns:
         jurisdiction = np.asarray(encoded.indices.fill_null(len(values)).to_numpy(zero_copy_only=False))
     held = np.full(n, bool(scope.holds))
     if scope.person_holds and Fact.PERSON in scope.facts:
-        person = _column(table, scope.facts[Fact.PERSON]).cast(pa.string())
-        targets = pa.array(sorted(scope.person_holds), pa.string())
-        held |= np.asarray(pc.is_in(person, value_set=targets).fill_null(False).to_numpy(zero_copy_only=False))
+        held |= _named(_column(table, scope.facts[Fact.PERSON]), sorted(scope.person_holds))
     if Fact.LEGAL_CLAIM in scope.facts and any(r.claims_extend for r in scope.rules):
         held |= _flag(_column(table, scope.facts[Fact.LEGAL_CLAIM]))
     flag = scope.facts.get(Fact.RESTRICTED)

@@ -121,6 +121,15 @@ def submit_request(request: Request, form: Form) -> Response:
     return RedirectResponse(f"/privacy/status/{token}?new=1", status_code=303)
 
 
+def _status_post(request: Request, token: str, form: Form) -> Response | tuple[Runtime, DsRequest]:
+    """The checks every form on a status page shares: the CSRF token, then the private link."""
+    if not csrf_ok(request, form):
+        return refused(request)
+    rt = runtime(request)
+    ds = _by_token(rt, token)
+    return _no_such_link(request) if ds is None else (rt, ds)
+
+
 def _by_token(rt: Runtime, token: str) -> DsRequest | None:
     request_id = read_status_token(rt.settings.secret_key, token)
     return rt.requests.get(request_id) if request_id else None
@@ -166,12 +175,10 @@ def status(request: Request, token: str, new: int = 0, result: str = "") -> Resp
 
 @router.post("/privacy/status/{token}/code", response_class=HTMLResponse)
 def check_code(request: Request, token: str, form: Form) -> Response:
-    if not csrf_ok(request, form):
-        return refused(request)
-    rt = runtime(request)
-    ds = _by_token(rt, token)
-    if ds is None:
-        return _no_such_link(request)
+    found = _status_post(request, token, form)
+    if isinstance(found, Response):
+        return found
+    rt, ds = found
     if ds.state is not State.VERIFYING:
         return RedirectResponse(f"/privacy/status/{token}", status_code=303)
     lockout, address = services(request).limiter.lockout, client_ip(request)
@@ -188,12 +195,10 @@ def check_code(request: Request, token: str, form: Form) -> Response:
 
 @router.post("/privacy/status/{token}/resend", response_class=HTMLResponse)
 def resend_code(request: Request, token: str, form: Form) -> Response:
-    if not csrf_ok(request, form):
-        return refused(request)
-    rt = runtime(request)
-    ds = _by_token(rt, token)
-    if ds is None:
-        return _no_such_link(request)
+    found = _status_post(request, token, form)
+    if isinstance(found, Response):
+        return found
+    rt, ds = found
     if over_limit(request, "code"):
         return too_many(request)
     if ds.state in (State.VERIFYING, State.RECEIPT_CONFIRMED):
@@ -204,12 +209,10 @@ def resend_code(request: Request, token: str, form: Form) -> Response:
 
 @router.post("/privacy/status/{token}/appeal", response_class=HTMLResponse)
 def appeal(request: Request, token: str, form: Form) -> Response:
-    if not csrf_ok(request, form):
-        return refused(request)
-    rt = runtime(request)
-    ds = _by_token(rt, token)
-    if ds is None:
-        return _no_such_link(request)
+    found = _status_post(request, token, form)
+    if isinstance(found, Response):
+        return found
+    rt, ds = found
     text = str(form.get("appeal", "")).strip()[: forms.MAX_DETAILS]
     if not text:
         return RedirectResponse(f"/privacy/status/{token}?result=appeal_empty", status_code=303)

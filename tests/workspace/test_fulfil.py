@@ -268,3 +268,21 @@ def test_matching_reads_what_the_company_holds(tmp_path: Path) -> None:
         assert outcome.met and rt.request_service.get(r.request_id).state is State.VERIFIED
     finally:
         rt.close()
+
+
+def test_a_legal_hold_on_the_person_stops_their_erasure(tmp_path: Path) -> None:
+    from privet.retention.rules import HoldScope
+    from privet.store.holds import SqlHolds
+
+    ws, crm, _ = company(tmp_path)
+    rt = open_runtime(ws)
+    try:
+        SqlHolds(rt.db).add(HoldScope.PERSON, "ann@example.test", "a pending warranty dispute", "legal", rt.now())
+        rid = started(rt, Right.DELETION)
+        # Held rows are restricted, not erased; the CRM has no restriction flag, so a person must mark them.
+        with pytest.raises(FulfilmentIncomplete, match="pending warranty dispute"):
+            fulfil_request(rt, rid)
+    finally:
+        rt.close()
+    with sqlite3.connect(crm) as db:
+        assert db.execute("SELECT email FROM customers WHERE id = 1").fetchone() == ("ann@example.test",)

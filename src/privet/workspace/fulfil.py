@@ -221,13 +221,18 @@ def _erase(rt: Runtime, request: Request, now: dt.datetime, actor: str) -> Reque
     with connectors(rt) as conns:
         recorded = rt.checkpoints.get(request.request_id, "plan", "*")
         if recorded is None:
+            from privet.retention.rules import legal_holds_for
+            from privet.store.holds import SqlHolds
+
+            person_ids = [v for values in ids.values() for v in values] + [request.requester.subject_id or ""]
+            holds = legal_holds_for(SqlHolds(rt.db).active(now), graph, [p for p in person_ids if p], now)
             actions = plan_actions(
                 plan,
                 graph,
                 rt.manifest,
                 conns,
                 ids,
-                (),
+                holds,
                 request.received_at.date(),
                 list(jurisdictions) + [g for g, m in catalogue().groups.items() if request.jurisdiction in m],
             )

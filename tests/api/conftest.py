@@ -14,16 +14,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-import sqlalchemy as sa
 from fastapi import FastAPI
-from sqlalchemy.exc import OperationalError
-from sqlalchemy.pool import NullPool
 
 from privet.api import create_app
 from privet.api.credentials import create_key, create_user
 from privet.api.limits import Limits, Rate
 from privet.workspace.runtime import Runtime, init_workspace, open_runtime
-from tests.store.conftest import IN_CI, POSTGRES_URL, Postgres
+from tests.store.conftest import POSTGRES_URL, Postgres, postgres  # noqa: F401 (the shared server fixture)
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # starlette asks for httpx2; httpx is what the project has
@@ -93,22 +90,6 @@ def serving(runtime: Runtime, limits: Limits = OPEN_LIMITS, **options: Any) -> I
             yield Api(client, app, runtime)
     finally:
         runtime.close()
-
-
-@pytest.fixture(scope="session")
-def postgres() -> Iterator[Postgres]:
-    engine = sa.create_engine(POSTGRES_URL, poolclass=NullPool)
-    try:
-        with engine.connect():
-            pass
-    except OperationalError as exc:
-        reason = f"PostgreSQL is not reachable at {POSTGRES_URL} ({exc.orig}); start it or set PRIVET_TEST_POSTGRES_URL"
-        if IN_CI:
-            pytest.fail(reason + " (CI=true: PostgreSQL is required)")
-        pytest.skip(reason)
-    server = Postgres(engine)
-    yield server
-    engine.dispose()
 
 
 @pytest.fixture

@@ -117,6 +117,14 @@ def _with_gpc(choices: list[ChoiceInput], now: dt.datetime) -> list[ChoiceInput]
     return signals + choices
 
 
+async def _record(choices: list[ChoiceInput], services: Services, sec_gpc: str | None) -> RecordedOut:
+    """Append the choices (and the GPC opt-outs a `Sec-GPC: 1` header adds) in one write."""
+    now = services.runtime.now()
+    gpc = is_gpc(sec_gpc)
+    done = await services.writer.record(_with_gpc(choices, now) if gpc else choices, now)
+    return _recorded(done, gpc)
+
+
 def _recorded(done: Recorded, gpc: bool) -> RecordedOut:
     return RecordedOut(subject_id=done.subject_id, appended=done.result.appended, duplicates=done.result.duplicates,
                        event_ids=[e.event_id for e in done.events], gpc_recorded=gpc)  # fmt: skip
@@ -132,13 +140,7 @@ async def record_choice(
     _: Principal = Depends(require(Scope.CONSENT_WRITE)),
 ) -> RecordedOut:
     """Record one choice in the append-only ledger."""
-    now = services.runtime.now()
-    choices = [_choice(item, request)]
-    gpc = is_gpc(sec_gpc)
-    if gpc:
-        choices = _with_gpc(choices, now)
-    done = await services.writer.record(choices, now)
-    return _recorded(done, gpc)
+    return await _record([_choice(item, request)], services, sec_gpc)
 
 
 @router.post("/consent/events/batch", status_code=status.HTTP_201_CREATED, response_model=RecordedOut,
@@ -151,13 +153,7 @@ async def record_choices(
     _: Principal = Depends(require(Scope.CONSENT_WRITE)),
 ) -> RecordedOut:
     """Record up to 1,000 choices at once: all of them, or none if any is refused."""
-    now = services.runtime.now()
-    choices = [_choice(item, request) for item in body.events]
-    gpc = is_gpc(sec_gpc)
-    if gpc:
-        choices = _with_gpc(choices, now)
-    done = await services.writer.record(choices, now)
-    return _recorded(done, gpc)
+    return await _record([_choice(item, request) for item in body.events], services, sec_gpc)
 
 
 def _subject(services: Services, subject_id: str | None, identifier: str | None) -> str:

@@ -341,14 +341,13 @@ def test_gpc_is_reported_but_not_applied_where_the_site_does_not_honour_it(conte
 
 
 def test_first_paint_is_not_blocked_by_the_configuration(context: BrowserContext, fake: Fake) -> None:
-    fake.config_delay = 1.0
+    fake.config_delay = 3.0
     page = context.new_page()
-    started = time.monotonic()
     page.goto(fake.page, wait_until="domcontentloaded")
     expect(page.get_by_role("heading", name="Acme Outdoor Gear")).to_be_visible()
     seen = time.monotonic()
     fake.wait_for(fake.config_requests, 1)
-    assert fake.config_answered_at == [] and seen - started < 1.0  # the page shows while privet still thinks
+    assert fake.config_answered_at == []  # the page shows while privet still thinks
 
     expect(banner(page)).to_be_visible()
     assert fake.config_answered_at[0] > seen

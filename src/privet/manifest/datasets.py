@@ -28,6 +28,7 @@ class Field(Model):
     primary_key: bool = False
     data_type: str | None = None
     masking: str | None = None  # erasure strategy override
+    encrypted: bool = False  # stored under the person's data key: erasure shreds the key (crypto-shredding)
     length: int | None = None
     fields: dict[str, Field] = PydanticField(default_factory=dict)  # nested object fields
     inferred: bool = False
@@ -38,6 +39,9 @@ class DatasetCollection(Model):
     fields: dict[str, Field]
     after: tuple[str, ...] = ()  # "dataset.collection" to read before this one
     erase_after: tuple[str, ...] = ()  # "dataset.collection" to erase before this one
+    # Retention facts: which column tells what (relationship_end, last_activity, jurisdiction, person ...).
+    # The fields say what a column holds; only the company knows which of its dates ends a relationship.
+    facts: dict[str, str] = PydanticField(default_factory=dict)
     skip_processing: bool = False
     inferred: bool = False
 

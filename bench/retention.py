@@ -28,11 +28,13 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 import pyarrow as pa  # noqa: E402
+import pyarrow.parquet as pq  # noqa: E402
 from bench.common import best_of, peak_mib  # noqa: E402
 
+from privet.connectors.files import FilesConnector  # noqa: E402
 from privet.connectors.sql import SqlConnector  # noqa: E402
 from privet.engines.retention import due, evaluate_table, read_facts  # noqa: E402
-from privet.fulfilment.executor import apply_actions  # noqa: E402
+from privet.fulfilment.executor import apply_sets  # noqa: E402
 from privet.fulfilment.graph import build_graph  # noqa: E402
 from privet.fulfilment.ports import Column, ColumnType  # noqa: E402
 from privet.manifest.model import Manifest  # noqa: E402
@@ -108,15 +110,15 @@ def measure_apply(label: str, manifest: Manifest, scope: Scope, records: int, ba
         batches = found.batches(batch)
         while True:
             clock = time.perf_counter()
-            actions = next(batches, None)
+            sets = next(batches, None)
             making += time.perf_counter() - clock
-            if actions is None:
+            if sets is None:
                 break
             clock = time.perf_counter()
-            content = "\x1f".join(f"{a.kind.value}:{a.key!r}" for a in actions)
+            content = "\x1f".join(f"{a.kind.value}:{a.keys!r}" for a in sets)
             phase = f"retention:{hashlib.sha256(content.encode()).hexdigest()[:24]}"
-            outcome = apply_actions("retention-bench", actions, [scope.collection], graph, {"anker_account": connector},
-                                    checkpoints, key, NOW, phase=phase)  # fmt: skip
+            outcome = apply_sets("retention-bench", sets, [scope.collection], graph, {"anker_account": connector},
+                                 checkpoints, key, NOW, phase=phase)  # fmt: skip
             assert not outcome.failed, outcome.failed
             changed += sum(outcome.done.values())
             executing += time.perf_counter() - clock
@@ -127,11 +129,61 @@ def measure_apply(label: str, manifest: Manifest, scope: Scope, records: int, ba
     rate = records / apply_s
     print(f"{label}: {records:,} records  {apply_s:.2f} s  {rate / 1e6:.3f} M records/s  "
           f"({changed:,} rows changed in {steps} checkpointed batches)")  # fmt: skip
-    print(f"       read from SQLite {read_s:.2f} s, evaluate and pick due keys {due_s:.2f} s, make actions "
+    print(f"       read from SQLite {read_s:.2f} s, evaluate and pick due keys {due_s:.2f} s, make action sets "
           f"{making:.2f} s, executor {executing:.2f} s ({changed / executing / 1e3:,.0f} k rows/s)")  # fmt: skip
     without_read = records / (apply_s - read_s)
     print(f"       {plan_rate / rate:.0f}x slower than plan per record ({plan_rate / without_read:.0f}x without "
           f"reading SQLite; target: at most 3x); {planned:,} records: about {planned / rate:,.0f} s")  # fmt: skip
+
+
+def lake(folder: Path, table: pa.Table, files: int) -> None:
+    """The accounts as a lake collection: `files` Parquet files by key range, with an email column to rewrite."""
+    target = folder / "users"
+    target.mkdir(parents=True)
+    n = table.num_rows
+    emails = pa.array([f"user{k}@example.test" for k in range(n)])
+    table = table.append_column("email", emails)
+    step = -(-n // files)
+    for i in range(files):
+        pq.write_table(table.slice(i * step, step), target / f"part-{i:03}.parquet")
+
+
+def measure_lake(manifest: Manifest, scope: Scope, records: int, batch: int, files: int) -> None:
+    """Plan and apply side by side on the same Parquet files through the files connector (DuckDB reads)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        lake(folder / "lake", generate(records, seed=11), files)
+        privet_db = open_database(f"sqlite:///{folder / 'privet.db'}")
+        migrate(privet_db.engine)
+        checkpoints = SqlCheckpoints(privet_db)
+        graph = build_graph(manifest.datasets)
+        connector = FilesConnector("anker_account", folder / "lake")
+        key = hashlib.sha256(b"bench").digest()
+
+        def plan() -> object:
+            return evaluate_table(scope, read_facts(connector, scope.collection, scope.columns), AS_OF)
+
+        plan_s, _ = best_of(3, plan)
+        started = time.perf_counter()
+        facts = read_facts(connector, scope.collection, scope.columns)
+        found = due(scope, facts, AS_OF)
+        changed, steps = 0, 0
+        for sets in found.batches(batch):
+            content = "\x1f".join(f"{a.kind.value}:{a.keys!r}" for a in sets)
+            phase = f"retention:{hashlib.sha256(content.encode()).hexdigest()[:24]}"
+            outcome = apply_sets("retention-lake", sets, [scope.collection], graph, {"anker_account": connector},
+                                 checkpoints, key, NOW, phase=phase)  # fmt: skip
+            assert not outcome.failed, outcome.failed
+            changed += sum(outcome.done.values())
+            steps += 1
+        apply_s = time.perf_counter() - started
+        connector.close()
+        privet_db.close()
+    print(f"lake plan  {records:>12,} records  {plan_s:6.2f} s  {records / plan_s / 1e6:6.2f} M records/s  "
+          f"(read {files} Parquet files with DuckDB and evaluate; best of 3)")  # fmt: skip
+    print(f"lake apply {records:>12,} records  {apply_s:6.2f} s  {records / apply_s / 1e6:6.2f} M records/s  "
+          f"({changed:,} rows changed in {steps} checkpointed batches; files rewritten atomically)")  # fmt: skip
+    print(f"       apply / plan on the same files: {apply_s / plan_s:.1f}x (target: at most 3x)")
 
 
 def main() -> None:
@@ -139,6 +191,8 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=10_000_000)
     parser.add_argument("--apply-records", type=int, default=1_000_000)
     parser.add_argument("--batch", type=int, default=50_000)
+    parser.add_argument("--lake-batch", type=int, default=5_000_000)
+    parser.add_argument("--lake-files", type=int, default=16)
     args = parser.parse_args()
     print(f"$ .venv/bin/python bench/retention.py --records {args.records} --apply-records {args.apply_records} "
           f"--batch {args.batch}")  # fmt: skip
@@ -153,6 +207,7 @@ def main() -> None:
     for label, with_flags in (("apply (deletes and flags)", True), ("apply (deletes only)", False)):
         apply_scope = scope if with_flags else plan_retention(manifest, FACTS, AS_OF, HOLDS).scope(scope.collection)
         measure_apply(label, manifest, apply_scope, args.apply_records, args.batch, plan_rate, args.records)
+    measure_lake(manifest, scope, args.records, args.lake_batch, args.lake_files)
     print(f"peak memory {peak_mib():,.0f} MiB")
 
 

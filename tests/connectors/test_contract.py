@@ -94,6 +94,18 @@ def test_update_can_erase_a_value(harness: Harness) -> None:
     assert harness.connector.select("users", "id", [3], columns=["name"]) == [{"name": None}]
 
 
+def test_update_all_sets_the_same_values_on_every_row_with_those_keys(harness: Harness) -> None:
+    before = by_id(harness.connector.select("users", "id", [1, 2, 3, 4, 5]))
+    keys = [1, 3, 5, 3, 99]  # a key twice counts once; an unknown key changes nothing
+
+    assert harness.connector.update_all("users", "id", keys, {"name": None, "email": "gone@example.test"}) == 3
+
+    after = by_id(harness.connector.select("users", "id", [1, 2, 3, 4, 5]))
+    expected = [r | {"name": None, "email": "gone@example.test"} if r["id"] in keys else r for r in before]
+    assert after == expected
+    assert harness.connector.update_all("users", "id", [], {"name": "x"}) == 0
+
+
 def test_delete_removes_only_the_rows_with_those_keys(harness: Harness) -> None:
     assert harness.connector.delete("orders", "id", [10, 12, 14, 99]) == 3
 

@@ -158,17 +158,21 @@ def test_due_records_become_executor_actions_in_sorted_batches() -> None:
     })  # fmt: skip
     found = engine.due(sc, data, dt.date(2024, 1, 1))
     batches = list(found.batches(1))
-    flat = [a for b in batches for a in b]
-    assert [(a.kind, a.key) for a in flat] == [
-        (ActionKind.RESTRICT, 2),  # restricted and not flagged yet; 4 is flagged already
-        (ActionKind.DELETE, 1),  # eu, then uk: one batch per limitation entry, keys sorted within
-        (ActionKind.DELETE, 5),
-        (ActionKind.DELETE, 3),
+    flat = [s for b in batches for s in b]
+    assert [(s.kind, list(s.keys)) for s in flat] == [
+        (ActionKind.RESTRICT, [2]),  # restricted and not flagged yet; 4 is flagged already
+        (ActionKind.DELETE, [1]),  # eu, then uk: one set per limitation entry, keys sorted within
+        (ActionKind.DELETE, [5]),
+        (ActionKind.DELETE, [3]),
     ]
-    assert flat[0].until == dt.date(2026, 3, 1) and flat[0].reason.source == "relationship"
+    assert flat[0].reason.source == "relationship"
     assert "6 years" in flat[3].reason.text and "BGB 195" in flat[1].reason.text
     assert all(len(b) == 1 for b in batches)
-    assert [[a.key for a in b] for b in found.batches(3)] == [[2, 1, 5], [3]]  # reasons differ within a batch
+    # One set per reason: the batch of three holds the restriction and the eu deletions, then the uk one follows.
+    assert [[(s.kind, list(s.keys)) for s in b] for b in found.batches(3)] == [
+        [(ActionKind.RESTRICT, [2]), (ActionKind.DELETE, [1, 5])],
+        [(ActionKind.DELETE, [3])],
+    ]
 
 
 def test_anonymising_masks_each_field_with_its_strategy() -> None:
@@ -176,9 +180,9 @@ def test_anonymising_masks_each_field_with_its_strategy() -> None:
                masks={"email": "null", "name": "fixed", "phone": "null"})  # fmt: skip
     data = pa.table({"id": ["a"], "closed": [dt.date(2000, 1, 1)], "j": ["eu"]})
     (actions,) = list(engine.due(sc, data, dt.date(2024, 1, 1)).batches(100))
-    assert {(a.kind, a.strategy, a.fields) for a in actions} == {
-        (ActionKind.MASK, "null", ("email", "phone")),
-        (ActionKind.MASK, "fixed", ("name",)),
+    assert {(a.kind, a.strategy, a.fields, tuple(a.keys)) for a in actions} == {
+        (ActionKind.MASK, "null", ("email", "phone"), ("a",)),
+        (ActionKind.MASK, "fixed", ("name",), ("a",)),
     }
     assert "anonymised" in actions[0].reason.text
 

@@ -151,7 +151,7 @@ def test_due_users_are_deleted_for_a_reason_that_cites_the_notice() -> None:
     scope = plan.scope("accounts_db.users")
     _, evaluations = evaluate_rows(scope, AS_OF, tables["accounts_db.users"].to_pylist())
     actions = [a for batch in due(scope, tables["accounts_db.users"], AS_OF).batches(50) for a in batch]
-    assert sorted(a.key for a in actions) == sorted(k for k, ev in evaluations if ev.state is RetentionState.DUE_DELETE)
+    assert sorted(k for a in actions for k in a.keys) == sorted(k for k, ev in evaluations if ev.state is RetentionState.DUE_DELETE)
     assert {a.kind for a in actions} == {ActionKind.DELETE}
     assert all(a.reason.code is ReasonCode.RETENTION and a.reason.cite and "Section 8" in a.reason.cite
                for a in actions)  # fmt: skip

@@ -1,21 +1,13 @@
 """privet retention and privet holds: what the retention rules make due, carrying it out, and legal holds.
 
-`retention plan` reads the facts of every governed collection, evaluates them and changes nothing. `retention
-apply` does the same, then hands the actions to the fulfilment executor batch by batch, each batch checkpointed
-under the run of its as-of date: running it again after a crash resumes that run and skips what is done. The
-facts each collection provides (which column ends the relationship, holds the last activity, the jurisdiction)
-are read from retention_facts.yml in the workspace, or --facts:
-
-    accounts_db.users: {relationship_end: closed_at, jurisdiction: country, person: user_id}
+The work is in `privet.workspace.retention` (the daily job runs the same); this module asks, prints and exits.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -24,26 +16,19 @@ import typer
 from privet.commands.common import EXIT_FINDINGS, JsonOption, WorkspaceOption, fail, out, print_json, workspace
 
 if TYPE_CHECKING:
-    import pyarrow as pa
 
-    from privet.fulfilment.ports import Column, Connector
-    from privet.retention.plan import RetentionPlan
     from privet.retention.report import RetentionReport
-    from privet.workspace.runtime import Runtime
 
 retention_app = typer.Typer(
     help="Retention sweeps: what the rules make due, and carrying them out.", no_args_is_help=True
 )
 holds_app = typer.Typer(help="Legal holds: data that must not be deleted while a claim or an order lasts.")
 
-FACTS_FILE = "retention_facts.yml"
-DEFAULT_BATCH = 50_000
-RUNS = "retention"  # checkpoints of the run pointer: request id "retention", phase "run", collection "latest"
-
 SystemOption = Annotated[str | None, typer.Option("--system", help="Only this system of the manifest.")]
 AsOfOption = Annotated[str | None, typer.Option("--as-of", help="The day to judge on (YYYY-MM-DD); default today.")]
 FactsOption = Annotated[
-    Path | None, typer.Option("--facts", help=f"The facts mapping (YAML); default {FACTS_FILE} in the workspace.")
+    Path | None,
+    typer.Option("--facts", help="Facts to add to the datasets' own (YAML); default retention_facts.yml."),
 ]
 Actor = Annotated[str, typer.Option(help="Who does this, for the audit log (e.g. staff:ida).")]
 
@@ -57,88 +42,17 @@ def _day(text: str | None, option: str = "--as-of") -> dt.date | None:
         fail(f"{option} {text!r}: write a date like 2025-01-31")
 
 
-def _facts(rt: Runtime, path: Path | None) -> Mapping[str, Any]:
-    import yaml
-
-    target = path or rt.settings.root / FACTS_FILE
-    if not target.exists():
-        if path is not None:
-            fail(f"{path}: no such file")
-        return {}
-    try:
-        data = yaml.safe_load(target.read_text("utf-8")) or {}
-    except (yaml.YAMLError, OSError, UnicodeDecodeError) as exc:
-        fail(f"{target}: {exc}")
-    data = data.get("facts", data) if isinstance(data, dict) else data
-    if not isinstance(data, dict):
-        fail(f"{target}: write one entry per collection: dataset.collection: {{fact: column, ...}}")
-    return data
-
-
 @contextmanager
-def _connectors(rt: Runtime, errors: dict[str, str]) -> Iterator[dict[str, Connector]]:
-    from privet.connectors.registry import connector_for
-    from privet.fulfilment.ports import ConnectorError
+def _setup() -> Iterator[None]:
+    from privet.retention.plan import FactsError
+    from privet.workspace.retention import RetentionSetupError
 
-    opened: dict[str, Connector] = {}
-    for key, config in rt.settings.systems.items():
-        try:
-            opened[key] = connector_for(key, config)
-        except ConnectorError as exc:
-            errors[key] = str(exc)
     try:
-        yield opened
-    finally:
-        for c in opened.values():
-            c.close()
-
-
-@dataclass
-class Sweep:
-    plan: RetentionPlan
-    report: RetentionReport
-    tables: dict[str, pa.Table] = field(default_factory=dict)
-
-
-def _sweep(rt: Runtime, conns: Mapping[str, Connector], system_errors: Mapping[str, str], as_of: dt.date,
-           system: str | None, facts: Mapping[str, Any]) -> Sweep:  # fmt: skip
-    """Describe, plan, read and evaluate every governed collection of the connected systems."""
-    from privet.engines.retention import RetentionEngineError, evaluate_table, read_facts
-    from privet.fulfilment.executor import table_of
-    from privet.fulfilment.graph import build_graph
-    from privet.fulfilment.ports import ConnectorError
-    from privet.retention.plan import FactsError, plan_retention
-    from privet.retention.report import RetentionReport, ScopeResult
-    from privet.store.holds import SqlHolds
-
-    graph = build_graph(rt.manifest.datasets)
-    live: dict[str, dict[str, Column]] = {}
-    for key, node in graph.collections.items():
-        if node.system in conns and (system is None or node.system == system):
-            try:
-                live[key] = conns[node.system or ""].describe(table_of(key)) or {}
-            except ConnectorError:
-                live[key] = {}
-    holds = SqlHolds(rt.db).active(rt.now())
-    try:
-        plan = plan_retention(rt.manifest, facts, as_of, holds, live=live).only(system)
+        yield
+    except RetentionSetupError as exc:
+        fail(str(exc))
     except FactsError as exc:
-        fail("the facts mapping is wrong:\n  " + "\n  ".join(exc.problems))
-    results, tables = [], {}
-    for scope in plan.scopes:
-        if scope.system not in conns:
-            why = system_errors.get(scope.system or "") or (
-                f"no connection: configure [systems.{scope.system}] in privet.toml"
-            )
-            results.append(ScopeResult(scope.collection, error=why))
-            continue
-        try:
-            table = read_facts(conns[scope.system or ""], scope.collection, scope.columns)
-            results.append(evaluate_table(scope, table, as_of))
-            tables[scope.collection] = table
-        except (ConnectorError, RetentionEngineError) as exc:
-            results.append(ScopeResult(scope.collection, error=str(exc)))
-    return Sweep(plan, RetentionReport(plan, tuple(results)), tables)
+        fail("the facts are wrong:\n  " + "\n  ".join(exc.problems))
 
 
 def _print_report(report: RetentionReport, header: str) -> None:
@@ -183,22 +97,19 @@ def _print_report(report: RetentionReport, header: str) -> None:
 def plan(system: SystemOption = None, as_of: AsOfOption = None, facts: FactsOption = None,
          ws: WorkspaceOption = Path(), as_json: JsonOption = False) -> None:  # fmt: skip
     """What is due per system and rule, with counts and example keys. Changes nothing."""
+    from privet.workspace import retention
+
     day = _day(as_of)
-    with workspace(ws) as rt:
-        mapping = _facts(rt, facts)
-        _check_system(rt, system)
+    with workspace(ws) as rt, _setup():
+        mapping = retention.read_facts_file(rt.settings.root, facts)
+        retention.check_system(rt, system)
         errors: dict[str, str] = {}
-        with _connectors(rt, errors) as conns:
-            sweep = _sweep(rt, conns, errors, day or rt.now().date(), system, mapping)
+        with retention.connectors(rt, errors) as conns:
+            found = retention.sweep(rt, conns, errors, day or rt.now().date(), system, mapping)
         if as_json:
-            print_json(sweep.report.as_json())
+            print_json(found.report.as_json())
             return
-        _print_report(sweep.report, f"Retention plan as of {sweep.plan.as_of.isoformat()} (nothing was changed)")
-
-
-def _check_system(rt: Runtime, system: str | None) -> None:
-    if system is not None and system not in rt.manifest.systems:
-        fail(f"--system {system!r}: no such system in the manifest; one of {', '.join(sorted(rt.manifest.systems))}")
+        _print_report(found.report, f"Retention plan as of {found.plan.as_of.isoformat()} (nothing was changed)")
 
 
 @retention_app.command("apply")
@@ -215,92 +126,39 @@ def apply(
     as_json: JsonOption = False,
 ) -> None:
     """Delete, anonymise and flag what is due, through the fulfilment executor, checkpointed and resumable."""
-    from privet.fulfilment.executor import StepRecord, StepState
-
-    day = _day(as_of)
-    with workspace(ws) as rt:
-        mapping = _facts(rt, facts)
-        _check_system(rt, system)
-        pointer = rt.checkpoints.get(RUNS, "run", "latest")
-        resuming = day is None and pointer is not None and pointer.state is not StepState.DONE
-        if resuming and pointer is not None:  # the same day, system and batches, so that done batches are skipped
-            day = dt.date.fromisoformat(pointer.detail["as_of"])
-            system = system or pointer.detail.get("system")
-            batch = batch or pointer.detail.get("batch")
-            out.print(f"Resuming the unfinished retention run of {day.isoformat()}", markup=False)
-        day = day or rt.now().date()
-        batch = batch or DEFAULT_BATCH
-        run_id = f"retention-{day.isoformat()}"
-        errors: dict[str, str] = {}
-        with _connectors(rt, errors) as conns:
-            sweep = _sweep(rt, conns, errors, day, system, mapping)
-            if not as_json:
-                _print_report(sweep.report, f"Retention as of {day.isoformat()}")
-            if not yes and not typer.confirm("Carry out these deletions, anonymisations and restrictions?"):
-                fail("nothing was changed", EXIT_FINDINGS)
-            detail = {"as_of": day.isoformat(), "run": run_id, "system": system, "batch": batch}
-            rt.checkpoints.put(StepRecord(RUNS, "run", "latest", StepState.FAILED, error="not finished",
-                                          detail=detail), rt.now())  # fmt: skip
-            summary = _carry_out(rt, sweep, conns, run_id, batch, quiet=as_json)
-        summary |= {"as_of": day.isoformat(), "run": run_id, "system": system, "totals": sweep.report.totals(),
-                    "not_swept": {r.collection: r.error for r in sweep.report.results if r.error},
-                    "holds": [h.hold_id for h in sweep.plan.holds]}  # fmt: skip
-        rt.audit.record(rt.now(), actor, "retention_applied", f"retention:{run_id}", summary)
-        finished = not summary["failed"]
-        rt.checkpoints.put(StepRecord(RUNS, "run", "latest", StepState.DONE if finished else StepState.FAILED,
-                                      sum(summary["rows_changed"].values()), None if finished else "not finished",
-                                      detail=detail), rt.now())  # fmt: skip
-        if as_json:
-            print_json(summary)
-        else:
-            rows = sum(summary["rows_changed"].values())
-            kinds = ", ".join(f"{k} {v:,}" for k, v in summary["actions"].items())
-            out.print(f"Changed: {rows:,} rows ({kinds})" if rows else "Changed: nothing", markup=False)
-        if not finished:
-            where = "; ".join(f"{c}: {e}" for c, e in summary["failed"].items())
-            fail(f"retention stopped: {where}. Fix the system and run privet retention apply again: what is done "
-                 "stays done", EXIT_FINDINGS)  # fmt: skip
-
-
-def _carry_out(rt: Runtime, sweep: Sweep, conns: Mapping[str, Connector], run_id: str, size: int,
-               quiet: bool) -> dict[str, Any]:  # fmt: skip
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from privet.engines.retention import due
-    from privet.fulfilment.executor import apply_actions
-    from privet.fulfilment.graph import build_graph
+    from privet.workspace import retention
 
-    graph = build_graph(rt.manifest.datasets)
-    dues = [due(s, sweep.tables[s.collection], sweep.plan.as_of) for s in sweep.plan.scopes
-            if s.collection in sweep.tables]  # fmt: skip
-    actions_by_kind: dict[str, int] = {}
-    rows_changed: dict[str, int] = {}
-    failed: dict[str, str] = {}
-    manual: list[str] = []
+    def confirm(found: retention.Sweep) -> bool:
+        if not as_json:
+            _print_report(found.report, f"Retention as of {found.plan.as_of.isoformat()}")
+        return yes or typer.confirm("Carry out these deletions, anonymisations and restrictions?")
+
+    day = _day(as_of)
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn())
-    with Progress(*columns, console=out, disable=quiet) as progress:
-        task = progress.add_task("retention", total=sum(d.count for d in dues))
-        for d in dues:
-            progress.update(task, description=d.scope.collection)
-            for actions in d.batches(size):
-                # The batch's content names its checkpoint: a rerun of the same run skips it once it is done.
-                content = "\x1f".join(f"{a.kind.value}:{a.key!r}" for a in actions)
-                phase = f"retention:{hashlib.sha256(content.encode()).hexdigest()[:24]}"
-                outcome = apply_actions(run_id, actions, [d.scope.collection], graph, conns, rt.checkpoints,
-                                        rt.settings.secret_key, rt.now(), phase=phase)  # fmt: skip
-                manual += outcome.manual
-                if outcome.failed:
-                    failed.update(outcome.failed)
-                    break
-                for kind in {a.kind.value: None for a in actions}:
-                    count = len({a.key for a in actions if a.kind.value == kind})
-                    actions_by_kind[kind] = actions_by_kind.get(kind, 0) + count
-                rows = sum(outcome.done.values())
-                rows_changed[d.scope.collection] = rows_changed.get(d.scope.collection, 0) + rows
-                progress.advance(task, len({a.key for a in actions}))
-            if failed:
-                break
-    return {"actions": actions_by_kind, "rows_changed": rows_changed, "failed": failed, "manual": manual[:100]}
+    with workspace(ws) as rt, _setup(), Progress(*columns, console=out, disable=as_json) as bar:
+        task = bar.add_task("retention", total=None)
+
+        def progress(collection: str, done: int, total: int) -> None:
+            bar.update(task, description=collection, total=total, advance=done)
+
+        summary = retention.apply(
+            rt, as_of=day, system=system, facts=retention.read_facts_file(rt.settings.root, facts), batch=batch,
+            actor=actor, confirm=confirm, progress=progress, notify=lambda text: out.print(text, markup=False),
+        )  # fmt: skip
+    if summary is None:
+        fail("nothing was changed", EXIT_FINDINGS)
+    if as_json:
+        print_json(summary)
+    else:
+        rows = sum(summary["rows_changed"].values())
+        kinds = ", ".join(f"{k} {v:,}" for k, v in summary["actions"].items())
+        out.print(f"Changed: {rows:,} rows ({kinds})" if rows else "Changed: nothing", markup=False)
+    if summary["failed"]:
+        where = "; ".join(f"{c}: {e}" for c, e in summary["failed"].items())
+        fail(f"retention stopped: {where}. Fix the system and run privet retention apply again: what is done "
+             "stays done", EXIT_FINDINGS)  # fmt: skip
 
 
 # -- holds ------------------------------------------------------------------------------------------------------

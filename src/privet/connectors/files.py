@@ -131,14 +131,35 @@ class FilesConnector:
 
         return self._rewrite(collection, files, key_field, list(latest), rewrite)
 
+    def update_all(self, collection: str, key_field: str, keys: Sequence[Any], values: Mapping[str, Any]) -> int:
+        """The same values on every row holding one of `keys`: one rewrite of each affected file."""
+        files, known = self._collection(collection)
+        self._check(collection, known, [key_field, *values])
+        if not files or not keys or not values:
+            return 0
+        wanted = self._key_sets(keys)
+
+        def rewrite(table: Any) -> tuple[Any, int]:
+            hit = pc.is_in(table.column(key_field), value_set=wanted(table.column(key_field).type))
+            for column, value in values.items():
+                index = table.schema.get_field_index(column)
+                kind = table.schema.field(index).type
+                table = table.set_column(
+                    index, table.schema.field(index), pc.if_else(hit, pa.scalar(value, kind), table.column(index))
+                )
+            return table, int(pc.sum(hit).as_py() or 0)
+
+        return self._rewrite(collection, files, key_field, list(keys), rewrite)
+
     def delete(self, collection: str, key_field: str, keys: Sequence[Any]) -> int:
         files, known = self._collection(collection)
         self._check(collection, known, [key_field])
         if not files or not keys:
             return 0
+        wanted = self._key_sets(keys)
 
         def rewrite(table: Any) -> tuple[Any, int]:
-            doomed = pc.is_in(table.column(key_field), value_set=self._array(keys, table.column(key_field).type))
+            doomed = pc.is_in(table.column(key_field), value_set=wanted(table.column(key_field).type))
             return table.filter(pc.invert(doomed)), int(pc.sum(doomed).as_py() or 0)
 
         return self._rewrite(collection, files, key_field, list(keys), rewrite)
@@ -202,11 +223,22 @@ class FilesConnector:
             return total
 
     def _holding(self, files: list[Path], key_field: str, keys: list[Any]) -> set[Path]:
-        query = f"SELECT DISTINCT {_FILE} FROM {self._reader(raw=True)} WHERE {_quote(key_field)} IN (SELECT unnest(?))"
-        found: set[Path] = set()
-        for batch in batched(_distinct(keys), self.batch_size):
-            found |= {Path(r[0]) for r in self._db.execute(query, [_paths(files), self._keys(batch)]).fetchall()}
-        return found
+        """The files holding any of `keys`: one scan of the key column, the keys joined as an Arrow table."""
+        select = f"SELECT DISTINCT {_FILE} FROM {self._reader(raw=True)} WHERE {_quote(key_field)} IN"
+        try:
+            wanted = pa.table({"k": pa.array(self._keys(_distinct(keys)))})
+        except (pa.ArrowInvalid, pa.ArrowTypeError):  # keys of mixed types: ask batch by batch, as values
+            query = f"{select} (SELECT unnest(?))"
+            found: set[Path] = set()
+            for batch in batched(_distinct(keys), self.batch_size):
+                found |= {Path(r[0]) for r in self._db.execute(query, [_paths(files), self._keys(batch)]).fetchall()}
+            return found
+        self._db.register("privet_keys__", wanted)
+        try:
+            rows = self._db.execute(f"{select} (SELECT k FROM privet_keys__)", [_paths(files)]).fetchall()
+            return {Path(r[0]) for r in rows}
+        finally:
+            self._db.unregister("privet_keys__")
 
     def _read(self, path: Path) -> Any:
         if self.format == "parquet":
@@ -245,6 +277,17 @@ class FilesConnector:
 
     def _keys(self, keys: Sequence[Any]) -> list[Any]:
         return [_text(k) for k in keys] if self.format == "csv" else list(keys)
+
+    def _key_sets(self, keys: Sequence[Any]) -> Any:
+        """The keys as an Arrow array of a file's key type, converted once per type across the files of a call."""
+        made: dict[Any, Any] = {}
+
+        def of(kind: Any) -> Any:
+            if kind not in made:
+                made[kind] = self._array(_distinct(keys), kind)
+            return made[kind]
+
+        return of
 
     def _array(self, values: Sequence[Any], kind: Any) -> Any:
         return pa.array(self._keys(values), type=kind)

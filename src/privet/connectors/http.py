@@ -102,6 +102,9 @@ class HttpConnector:
         rows = [[{key_field: u.key, **u.values} for u in chunk] for chunk in batched(changes, write.batch)]
         return sum(self._each(rows, lambda chunk: self._call(write, None, body=_wrap(write, chunk), rows=len(chunk))))
 
+    def update_all(self, collection: str, key_field: str, keys: Sequence[Any], values: Mapping[str, Any]) -> int:
+        return self.update(collection, key_field, [Update(k, values) for k in dict.fromkeys(keys)])
+
     def delete(self, collection: str, key_field: str, keys: Sequence[Any]) -> int:
         spec = self._collection(collection)
         self._check(collection, spec, [key_field])

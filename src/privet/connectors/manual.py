@@ -102,6 +102,9 @@ class ManualConnector:
             )
         return 0
 
+    def update_all(self, collection: str, key_field: str, keys: Sequence[Any], values: Mapping[str, Any]) -> int:
+        return self.update(collection, key_field, [Update(k, values) for k in dict.fromkeys(keys)])
+
     def delete(self, collection: str, key_field: str, keys: Sequence[Any]) -> int:
         if keys:
             self._add(

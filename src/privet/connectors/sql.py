@@ -112,6 +112,20 @@ class SqlConnector:
                     changed += conn.execute(statement, params).rowcount
             return changed
 
+    def update_all(self, collection: str, key_field: str, keys: Sequence[Any], values: Mapping[str, Any]) -> int:
+        """`UPDATE t SET c = :v WHERE key IN (...)`, one statement per batch of keys."""
+        if not values:
+            return 0
+        with self._failing(f"update {collection}"), self._connection() as conn:
+            table = self._table(conn, collection)
+            key = self._column(table, key_field)
+            targets = {self._column(table, n): v for n, v in values.items()}
+            statement = sa.update(table).where(key.in_(sa.bindparam(_KEYS, expanding=True))).values(targets)
+            return sum(
+                conn.execute(statement, {_KEYS: list(batch)}).rowcount
+                for batch in batched(_distinct(keys), self.batch_size)
+            )
+
     def delete(self, collection: str, key_field: str, keys: Sequence[Any]) -> int:
         with self._failing(f"delete from {collection}"), self._connection() as conn:
             table = self._table(conn, collection)

@@ -26,11 +26,11 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from privet.fulfilment.erasure import Action
+from privet.fulfilment.erasure import ActionSet
 from privet.fulfilment.ports import Connector, ConnectorError
 from privet.manifest.period import Period
 from privet.retention.evaluate import jurisdiction_of
-from privet.retention.plan import RetentionPlan, Scope, actions_for
+from privet.retention.plan import RetentionPlan, Scope, action_sets_for
 from privet.retention.report import RetentionReport, ScopeResult, Tally, sorted_tallies
 from privet.retention.rules import DATE_FACTS, EVENT_FACTS, CompiledRule, Fact, Missing, RetentionState
 
@@ -390,31 +390,29 @@ class Due:
     """The records a collection's actions are for, sorted by state, rule, limitation entry and key."""
 
     scope: Scope
-    table: pa.Table  # k, st, dec, lim, delete_on
+    table: pa.Table  # k, st, dec, lim
 
     @property
     def count(self) -> int:
         return int(self.table.num_rows)
 
-    def batches(self, size: int) -> Iterator[list[Action]]:
-        """Actions for `size` records at a time, in order; each state, rule and limitation entry keeps its reason."""
+    def batches(self, size: int) -> Iterator[list[ActionSet]]:
+        """Action sets for `size` records at a time, in order; each state, rule and limitation entry keeps its
+        reason. Keys stay an Arrow-backed list: no per-record object is made."""
         st = self.table.column("st").to_numpy()
         dec = self.table.column("dec").to_numpy()
         lim = self.table.column("lim").to_numpy()
         changes = np.flatnonzero((st[1:] != st[:-1]) | (dec[1:] != dec[:-1]) | (lim[1:] != lim[:-1])) + 1
+        keys = self.table.column("k")
         for lo in range(0, len(st), size):
             hi = min(lo + size, len(st))
             cuts = [lo, *changes[(changes > lo) & (changes < hi)].tolist(), hi]
-            actions: list[Action] = []
+            sets: list[ActionSet] = []
             for start, end in itertools.pairwise(cuts):
                 state, rule = STATES[int(st[start])], self.scope.rules[int(dec[start])].key
-                part = self.table.slice(start, end - start)
-                keys = part.column("k").to_pylist()
-                until = part.column("delete_on").to_pylist() if state is RetentionState.RESTRICTED else None
-                actions += actions_for(
-                    self.scope, state, rule, int(lim[start]) if lim[start] != -9 else None, keys, until
-                )
-            yield actions
+                part = keys.slice(start, end - start).to_pylist()
+                sets += action_sets_for(self.scope, state, rule, int(lim[start]) if lim[start] != -9 else None, part)
+            yield sets
 
 
 def due(scope: Scope, table: pa.Table, as_of: dt.date, threads: int = 2) -> Due:
@@ -427,7 +425,6 @@ def due(scope: Scope, table: pa.Table, as_of: dt.date, threads: int = 2) -> Due:
         "st": s.state[rows],
         "dec": s.decider[rows],
         "lim": s.entry[rows],
-        "delete_on": _dates(s.delete_on[rows], s.entry[rows]),
     })  # fmt: skip
     order = [("st", "ascending"), ("dec", "ascending"), ("lim", "ascending"), ("k", "ascending")]
     return Due(scope, picked.sort_by(order))

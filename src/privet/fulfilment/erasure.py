@@ -75,6 +75,30 @@ class Action:
 
 
 @dataclass(frozen=True, slots=True)
+class ActionSet:
+    """One action over many records of a collection, for one reason: the executor's unit (one statement per batch
+    of keys where the change does not depend on a row's value). A retention sweep hands the executor these
+    directly; an erasure request's per-row actions are grouped into them."""
+
+    collection: str
+    key_field: str
+    keys: Sequence[Any]
+    kind: ActionKind
+    fields: tuple[str, ...] = ()
+    strategy: str | None = None
+    reason: Reason = REQUESTED
+
+
+def action_sets(actions: Sequence[Action]) -> list[ActionSet]:
+    """Per-row actions grouped by what is done and why, in first-seen order."""
+    groups: dict[tuple[str, str, ActionKind, tuple[str, ...], str | None, Reason], list[Any]] = {}
+    for a in actions:
+        groups.setdefault((a.collection, a.key_field, a.kind, a.fields, a.strategy, a.reason), []).append(a.key)
+    return [ActionSet(c, kf, keys, kind, fields, strategy, why) for (c, kf, kind, fields, strategy, why), keys
+            in groups.items()]  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
 class LegalHold:
     """Data of this person that must not be erased (a pending claim, an authority's order)."""
 

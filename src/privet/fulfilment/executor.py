@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
 
-from privet.fulfilment.erasure import Action, ActionKind, LegalHold, erasure_actions
-from privet.fulfilment.graph import DatasetGraph
-from privet.fulfilment.masking import MaskingError, column_for, mask_value
+from privet.fulfilment.erasure import Action, ActionKind, ActionSet, LegalHold, action_sets, erasure_actions
+from privet.fulfilment.graph import DatasetGraph, FieldNode
+from privet.fulfilment.masking import MaskingError, Null, column_for, make_strategy, mask_value
 from privet.fulfilment.plan import AccessPlan, ErasurePlan
 from privet.fulfilment.ports import Column, ColumnType, Connector, ConnectorError, Row, Update, batched
 from privet.manifest.model import Manifest
@@ -218,14 +218,30 @@ def apply_actions(
     now: dt.datetime,
     phase: str = "erase",
 ) -> ErasureOutcome:
-    """Run the actions collection by collection in `order`; each collection commits whole and is checkpointed."""
-    by_collection: dict[str, list[Action]] = defaultdict(list)
-    for action in actions:
-        by_collection[action.collection].append(action)
+    """Run one person's actions: grouped into sets, then as `apply_sets` does."""
+    outcome = apply_sets(request_id, action_sets(actions), order, graph, connectors, checkpoints, key, now, phase)
+    kept = tuple(a for a in actions if a.kind is ActionKind.RESTRICT)
+    return ErasureOutcome(outcome.done, kept, outcome.manual, outcome.failed)
+
+
+def apply_sets(
+    request_id: str,
+    sets: Sequence[ActionSet],
+    order: Sequence[str],
+    graph: DatasetGraph,
+    connectors: Mapping[str, Connector],
+    checkpoints: Checkpoints,
+    key: bytes,
+    now: dt.datetime,
+    phase: str = "erase",
+) -> ErasureOutcome:
+    """Run the sets collection by collection in `order`; each collection commits whole and is checkpointed."""
+    by_collection: dict[str, list[ActionSet]] = defaultdict(list)
+    for one in sets:
+        by_collection[one.collection].append(one)
     done: dict[str, int] = {}
     failed: dict[str, str] = {}
     manual: list[str] = []
-    kept = tuple(a for a in actions if a.kind is ActionKind.RESTRICT)
     for collection in order:
         todo = by_collection.get(collection)
         if not todo:
@@ -249,60 +265,77 @@ def apply_actions(
         else:
             checkpoints.put(StepRecord(request_id, phase, collection, StepState.DONE, changed), now)
         done[collection] = changed
-    return ErasureOutcome(done, kept, tuple(manual), failed)
+    return ErasureOutcome(done, (), tuple(manual), failed)
 
 
 def _apply_collection(
-    collection: str, actions: Sequence[Action], graph: DatasetGraph, connector: Connector, key: bytes
+    collection: str, sets: Sequence[ActionSet], graph: DatasetGraph, connector: Connector, key: bytes
 ) -> tuple[int, list[str]]:
+    """Deletes first, then rewrites and flags: a statement per batch of keys where every row gets the same value,
+    and the rows' own values read where the strategy needs them (keyed hashes, fixed text that leaves NULL)."""
     table = table_of(collection)
     live = connector.describe(table) or {}
     node = graph.node(collection)
     fields = {f.path: f for f in node.fields}
     changed = 0
     tasks: list[str] = []
+    # Reasons matter to people, not to the system: the same change for several reasons is one statement.
+    deletes: dict[str, list[Any]] = defaultdict(list)
+    constant: dict[tuple[str, tuple[tuple[str, Any], ...]], list[Any]] = defaultdict(list)
+    per_row: list[ActionSet] = []
+    flag = next((c for c in RESTRICTED_COLUMNS if c in live), None)
+    for one in sets:
+        if one.kind is ActionKind.DELETE:
+            deletes[one.key_field] += one.keys
+        elif one.kind is ActionKind.MASK:
+            strategy = make_strategy(one.strategy or "null")
+            for name in one.fields:
+                strategy.check(column_for(fields[name], live.get(name)))
+            if isinstance(strategy, Null):
+                constant[(one.key_field, tuple((name, None) for name in one.fields))] += one.keys
+            else:
+                per_row.append(one)
+        elif one.kind is ActionKind.RESTRICT:
+            if flag is None:
+                tasks.append(_restrict_task(collection, node.system, one))
+            else:
+                constant[(one.key_field, ((flag, _true(live[flag])),))] += one.keys
     with connector.transaction():
-        rows_by_key = _current_rows(connector, table, actions)
-        deletes = [a for a in actions if a.kind is ActionKind.DELETE]
-        for key_field in {a.key_field for a in deletes}:
-            keys = [a.key for a in deletes if a.key_field == key_field]
+        for key_field, keys in deletes.items():
             changed += connector.delete(table, key_field, keys)
-        updates: dict[str, list[Update]] = defaultdict(list)
-        for action in actions:
-            if action.kind is ActionKind.MASK:
-                row = rows_by_key.get((action.key_field, action.key), {})
-                values = {}
-                for name in action.fields:
-                    column = column_for(fields[name], live.get(name))
-                    values[name] = mask_value(action.strategy or "null", row.get(name), column, key)
-                updates[action.key_field].append(Update(action.key, values))
-            elif action.kind is ActionKind.RESTRICT:
-                flag = next((c for c in RESTRICTED_COLUMNS if c in live), None)
-                if flag is None:
-                    tasks.append(
-                        f"restrict {collection} row {action.key_field}={action.key!r} "
-                        f"({', '.join(action.fields)}) in {node.system}: no restriction flag column; "
-                        f"{action.reason.text}"
-                    )
-                else:
-                    updates[action.key_field].append(Update(action.key, {flag: _true(live[flag])}))
-        for key_field, batch in updates.items():
-            changed += connector.update(table, key_field, batch)
+        for (key_field, values), keys in constant.items():
+            changed += connector.update_all(table, key_field, keys, dict(values))
+        changed += _rewrite_rows(table, per_row, fields, live, connector, key)
     return changed, tasks
+
+
+def _rewrite_rows(table: str, sets: Sequence[ActionSet], fields: Mapping[str, FieldNode],
+                  live: Mapping[str, Column], connector: Connector, key: bytes) -> int:  # fmt: skip
+    """Masks whose value depends on the row: read the rows, compute each value, write them back in batches."""
+    changed = 0
+    for one in sets:
+        for chunk in batched(one.keys, 5000):
+            rows = {row[one.key_field]: row for row in connector.select(table, one.key_field, chunk)}
+            updates = []
+            for k in chunk:
+                row = rows.get(k, {})
+                values = {}
+                for name in one.fields:
+                    column = column_for(fields[name], live.get(name))
+                    values[name] = mask_value(one.strategy or "null", row.get(name), column, key)
+                updates.append(Update(k, values))
+            changed += connector.update(table, one.key_field, updates)
+    return changed
+
+
+def _restrict_task(collection: str, system: str | None, one: ActionSet) -> str:
+    keys = list(one.keys)
+    shown = ", ".join(repr(k) for k in keys[:20]) + (f" and {len(keys) - 20:,} more" if len(keys) > 20 else "")
+    rows = f"row {one.key_field}={keys[0]!r}" if len(keys) == 1 else f"{len(keys):,} rows ({one.key_field} {shown})"
+    what = f" ({', '.join(one.fields)})" if one.fields else ""
+    return (f"restrict {collection} {rows}{what} in {system}: no restriction flag column; "
+            f"{one.reason.text}")  # fmt: skip
 
 
 def _true(column: Column) -> Any:
     return 1 if column.type is ColumnType.INTEGER else True
-
-
-def _current_rows(connector: Connector, table: str, actions: Sequence[Action]) -> dict[tuple[str, Any], Row]:
-    wanted: dict[str, list[Any]] = defaultdict(list)
-    for a in actions:
-        if a.kind is ActionKind.MASK:
-            wanted[a.key_field].append(a.key)
-    out: dict[tuple[str, Any], Row] = {}
-    for key_field, keys in wanted.items():
-        for chunk in batched(keys, 500):
-            for row in connector.select(table, key_field, chunk):
-                out[(key_field, row[key_field])] = row
-    return out

@@ -68,6 +68,10 @@ class Connector(Protocol):
         """Apply each update to the row with that key; returns rows changed."""
         ...
 
+    def update_all(self, collection: str, key_field: str, keys: Sequence[Any], values: Mapping[str, Any]) -> int:
+        """Set the same `values` on every row whose key is one of `keys` (one statement per batch); rows changed."""
+        ...
+
     def delete(self, collection: str, key_field: str, keys: Sequence[Any]) -> int: ...
 
     def transaction(self) -> AbstractContextManager[None]:

@@ -10,6 +10,20 @@ from pydantic import Field as PydanticField
 from privet.manifest.base import Entry, Model
 
 
+class Fact(StrEnum):
+    """What a record can tell about itself; a collection names the column that holds each."""
+
+    RELATIONSHIP_END = "relationship_end"  # account closed, contract ended
+    PURPOSE_FULFILLED = "purpose_fulfilled"  # order delivered, warranty expired
+    LAST_ACTIVITY = "last_activity"
+    CONSENT_WITHDRAWN = "consent_withdrawn"  # unsubscribed
+    COLLECTED = "collected"
+    JURISDICTION = "jurisdiction"  # a jurisdiction key (eu, uk, us-ca) or a country code (DE, GB)
+    LEGAL_CLAIM = "legal_claim"  # true, or any value, while a claim concerning the record is open
+    PERSON = "person"  # whose record it is, for legal holds on a person
+    RESTRICTED = "restricted"  # the system's own flag: processing already restricted
+
+
 class Direction(StrEnum):
     TO = "to"  # values flow from this field to the referenced one
     FROM = "from"  # values flow from the referenced field into this one
@@ -41,7 +55,7 @@ class DatasetCollection(Model):
     erase_after: tuple[str, ...] = ()  # "dataset.collection" to erase before this one
     # Retention facts: which column tells what (relationship_end, last_activity, jurisdiction, person ...).
     # The fields say what a column holds; only the company knows which of its dates ends a relationship.
-    facts: dict[str, str] = PydanticField(default_factory=dict)
+    facts: dict[Fact, str] = PydanticField(default_factory=dict)
     skip_processing: bool = False
     inferred: bool = False
 

@@ -1,7 +1,15 @@
 """Retention: rules evaluated per record, legal holds, and the actions due records need (pure, no I/O)."""
 
 from privet.retention.evaluate import Evaluation, Record, RuleOutcome, evaluate, evaluate_rule, final_state
-from privet.retention.plan import FactsError, RetentionPlan, Scope, actions_for, governing, parse_facts, plan_retention
+from privet.retention.plan import (
+    FactsError,
+    RetentionPlan,
+    Scope,
+    action_sets_for,
+    governing,
+    parse_facts,
+    plan_retention,
+)
 from privet.retention.report import RetentionReport, ScopeResult, Tally, evaluate_rows
 from privet.retention.rules import (
     CompiledRule,
@@ -33,7 +41,7 @@ __all__ = [
     "Scope",
     "ScopeResult",
     "Tally",
-    "actions_for",
+    "action_sets_for",
     "add_period",
     "compile_rule",
     "evaluate",

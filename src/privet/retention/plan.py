@@ -2,8 +2,9 @@
 
 A rule governs a collection when an activity naming the rule runs on the collection's system and uses a category
 of one of its fields (an activity using "all of the above" uses every field). Facts are columns the company
-names per collection ({"dataset.collection": {"last_activity": "last_seen_at", ...}}): the datasets say what a
-field holds, not which of its dates ends a relationship.
+names per collection, in the dataset (`facts: {last_activity: last_seen_at, ...}`) or in a workspace mapping
+({"dataset.collection": {...}}) that adds to and overrides it: fields say what a column holds, not which of its
+dates ends a relationship.
 
 The plan is pure: the bulk engine reads the facts and evaluates them; the actions it hands to the fulfilment
 executor are made here, so a retention sweep and an erasure request change data the same way.
@@ -16,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from privet.fulfilment.erasure import Action, ActionKind, Reason, ReasonCode
+from privet.fulfilment.erasure import ActionKind, ActionSet, Reason, ReasonCode
 from privet.fulfilment.executor import RESTRICTED_COLUMNS
 from privet.fulfilment.graph import CollectionNode, DatasetGraph, FieldNode, build_graph, under
 from privet.fulfilment.masking import MaskingError, choose_strategy, column_for
@@ -142,6 +143,16 @@ def governing(manifest: Manifest, graph: DatasetGraph) -> dict[str, dict[str, li
     return out
 
 
+def manifest_facts(manifest: Manifest) -> dict[str, dict[Fact, str]]:
+    """The facts the datasets declare: collection -> fact -> column."""
+    return {
+        f"{dkey}.{ckey}": dict(collection.facts)
+        for dkey, dataset in manifest.datasets.items()
+        for ckey, collection in dataset.collections.items()
+        if collection.facts
+    }
+
+
 def plan_retention(
     manifest: Manifest,
     facts_mapping: FactsMapping,
@@ -159,7 +170,9 @@ def plan_retention(
     come from it); `prefer` settles rules that allow deleting or anonymising.
     """
     graph = build_graph(manifest.datasets)
-    facts = parse_facts(facts_mapping, graph)
+    facts = manifest_facts(manifest)
+    for key, columns in parse_facts(facts_mapping, graph).items():  # the workspace's mapping adds and overrides
+        facts[key] = {**facts.get(key, {}), **columns}
     cat = jurisdictions or catalogue()
     rules = {key: compile_rule(rule, cat) for key, rule in manifest.retention.items()}
     governed = governing(manifest, graph)
@@ -207,7 +220,7 @@ def plan_retention(
             )
         )
     ungoverned = tuple(k for k, n in graph.collections.items() if k not in governed and not n.skip and _personal(n))
-    notes = [f"{k}: the facts mapping names a collection no retention rule governs" for k in facts if k not in governed]
+    notes = [f"{k}: facts are given for a collection no retention rule governs" for k in facts if k not in governed]
     return RetentionPlan(as_of, tuple(scopes), tuple(holds), ungoverned, skipped, tuple(notes))
 
 
@@ -269,27 +282,20 @@ def reason(scope: Scope, state: RetentionState, rule_key: str, limitation: int |
     return Reason(ReasonCode.RETENTION, text, rule.key, rule.cite)
 
 
-def actions_for(
-    scope: Scope,
-    state: RetentionState,
-    rule_key: str,
-    limitation: int | None,
-    keys: Sequence[Any],
-    until: Sequence[dt.date | None] | None = None,
-) -> list[Action]:
-    """The executor's actions for records in `state` decided by one rule and limitation entry."""
+def action_sets_for(
+    scope: Scope, state: RetentionState, rule_key: str, limitation: int | None, keys: Sequence[Any]
+) -> list[ActionSet]:
+    """The executor's action sets for records in `state` decided by one rule and limitation entry."""
     why = reason(scope, state, rule_key, limitation)
     c, k = scope.collection, scope.key_field
     if state is RetentionState.DUE_DELETE:
-        return [Action(c, k, key, ActionKind.DELETE, reason=why) for key in keys]
+        return [ActionSet(c, k, keys, ActionKind.DELETE, reason=why)]
     if state is RetentionState.DUE_ANONYMISE:
         groups: dict[str, list[str]] = {}
         for name, strategy in scope.masks.items():
             groups.setdefault(strategy, []).append(name)
-        return [Action(c, k, key, ActionKind.MASK, tuple(names), strategy, why)
-                for key in keys for strategy, names in groups.items()]  # fmt: skip
+        return [ActionSet(c, k, keys, ActionKind.MASK, tuple(names), strategy, why)
+                for strategy, names in groups.items()]  # fmt: skip
     if state is RetentionState.RESTRICTED:
-        dates = until if until is not None else [None] * len(keys)
-        restrict = ActionKind.RESTRICT
-        return [Action(c, k, key, restrict, reason=why, until=day) for key, day in zip(keys, dates, strict=True)]
+        return [ActionSet(c, k, keys, ActionKind.RESTRICT, reason=why)]
     raise ValueError(f"records in state {state.value} need no action")

@@ -21,23 +21,9 @@ from privet.fulfilment.erasure import LegalHold
 from privet.fulfilment.graph import CollectionNode, DatasetGraph, under
 from privet.law.catalogue import Catalogue
 from privet.law.counting import add_months
+from privet.manifest.datasets import Fact as Fact  # the vocabulary lives with the datasets that declare facts
 from privet.manifest.period import Period
 from privet.manifest.processing import FinalAction, RetentionRule, RetentionTrigger
-
-
-class Fact(StrEnum):
-    """What a record can tell about itself; a collection maps each to one of its columns."""
-
-    RELATIONSHIP_END = "relationship_end"  # account closed, contract ended
-    PURPOSE_FULFILLED = "purpose_fulfilled"  # order delivered, warranty expired
-    LAST_ACTIVITY = "last_activity"
-    CONSENT_WITHDRAWN = "consent_withdrawn"  # unsubscribed
-    COLLECTED = "collected"
-    JURISDICTION = "jurisdiction"  # a jurisdiction key (eu, uk, us-ca) or a country code (DE, GB)
-    LEGAL_CLAIM = "legal_claim"  # true, or any value, while a claim concerning the record is open
-    PERSON = "person"  # whose record it is, for legal holds on a person
-    RESTRICTED = "restricted"  # the system's own flag: processing already restricted
-
 
 TRIGGER_FACTS: Mapping[RetentionTrigger, Fact] = {
     RetentionTrigger.RELATIONSHIP_END: Fact.RELATIONSHIP_END,

@@ -526,6 +526,8 @@ def _maker(column: _Column, table: _Table) -> Callable[[_Context], Any]:
             return lambda c: c.person.dob.isoformat()
         return lambda c: _when(c.rng)[:10]
     if kind in ("timestamp", "datetime"):
+        if name.startswith(("closed", "ended", "cancelled", "deleted")):  # an end that most people have not reached
+            return lambda c: _when(c.rng) if c.rng.random() < 0.25 else None
         return lambda c: _when(c.rng)
     if kind in ("binary", "bytes"):
         return lambda c: c.rng.randbytes(64)

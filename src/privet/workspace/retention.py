@@ -1,0 +1,211 @@
+"""Retention sweeps against the configured systems: plan (read and evaluate, change nothing) and apply.
+
+`sweep` describes every governed collection, plans it, reads its facts and evaluates them. `apply` does the same,
+then hands the due records to the fulfilment executor as action sets, batch by batch, each batch checkpointed
+under the run of its as-of date: running it again after a crash resumes that run and skips what is done. The
+command line and the daily job both call `apply`; only the command line asks before it changes anything.
+
+Facts (which column ends the relationship, holds the last activity, the jurisdiction) come from the datasets'
+`facts:`; a workspace file `retention_facts.yml` may add to or override them:
+
+    accounts_db.users: {relationship_end: closed_at, jurisdiction: country, person: user_id}
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import yaml
+
+from privet.fulfilment.executor import StepRecord, StepState, apply_sets, table_of
+from privet.fulfilment.graph import build_graph
+from privet.fulfilment.ports import Column, Connector, ConnectorError
+from privet.retention.plan import RetentionPlan, plan_retention
+from privet.retention.report import RetentionReport, ScopeResult
+from privet.store.holds import SqlHolds
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from privet.workspace.runtime import Runtime
+
+FACTS_FILE = "retention_facts.yml"
+DEFAULT_BATCH = 50_000
+RUNS = "retention"  # checkpoints of the run pointer: request id "retention", phase "run", collection "latest"
+
+Progress = Callable[[str, int, int], None]  # collection, records done in this step, records in all
+
+
+class RetentionSetupError(ValueError):
+    """The sweep cannot start: a facts file that cannot be read, a system that is not in the manifest."""
+
+
+def read_facts_file(root: Path, path: Path | None) -> Mapping[str, Any]:
+    """The workspace's facts mapping (or `path`); empty when there is none."""
+    target = path or root / FACTS_FILE
+    if not target.exists():
+        if path is not None:
+            raise RetentionSetupError(f"{path}: no such file")
+        return {}
+    try:
+        data = yaml.safe_load(target.read_text("utf-8")) or {}
+    except (yaml.YAMLError, OSError, UnicodeDecodeError) as exc:
+        raise RetentionSetupError(f"{target}: {exc}") from exc
+    data = data.get("facts", data) if isinstance(data, dict) else data
+    if not isinstance(data, dict):
+        raise RetentionSetupError(f"{target}: write one entry per collection: dataset.collection: {{fact: column}}")
+    return data
+
+
+def check_system(rt: Runtime, system: str | None) -> None:
+    if system is not None and system not in rt.manifest.systems:
+        known = ", ".join(sorted(rt.manifest.systems))
+        raise RetentionSetupError(f"--system {system!r}: no such system in the manifest; one of {known}")
+
+
+@contextmanager
+def connectors(rt: Runtime, errors: dict[str, str]) -> Iterator[dict[str, Connector]]:
+    """A connector per configured system; a system that cannot be opened is named in `errors`."""
+    from privet.connectors.registry import connector_for
+
+    opened: dict[str, Connector] = {}
+    for key, config in rt.settings.systems.items():
+        try:
+            opened[key] = connector_for(key, config)
+        except ConnectorError as exc:
+            errors[key] = str(exc)
+    try:
+        yield opened
+    finally:
+        for c in opened.values():
+            c.close()
+
+
+@dataclass
+class Sweep:
+    plan: RetentionPlan
+    report: RetentionReport
+    tables: dict[str, pa.Table] = field(default_factory=dict)
+
+
+def sweep(rt: Runtime, conns: Mapping[str, Connector], system_errors: Mapping[str, str], as_of: dt.date,
+          system: str | None, facts: Mapping[str, Any]) -> Sweep:  # fmt: skip
+    """Describe, plan, read and evaluate every governed collection of the connected systems.
+
+    Raises FactsError when the facts mapping names what does not exist."""
+    from privet.engines.retention import RetentionEngineError, evaluate_table, read_facts
+
+    graph = build_graph(rt.manifest.datasets)
+    live: dict[str, dict[str, Column]] = {}
+    for key, node in graph.collections.items():
+        if node.system in conns and (system is None or node.system == system):
+            try:
+                live[key] = conns[node.system or ""].describe(table_of(key)) or {}
+            except ConnectorError:
+                live[key] = {}
+    holds = SqlHolds(rt.db).active(rt.now())
+    plan = plan_retention(rt.manifest, facts, as_of, holds, live=live).only(system)
+    results, tables = [], {}
+    for scope in plan.scopes:
+        if scope.system not in conns:
+            why = system_errors.get(scope.system or "") or (
+                f"no connection: configure [systems.{scope.system}] in privet.toml"
+            )
+            results.append(ScopeResult(scope.collection, error=why))
+            continue
+        try:
+            table = read_facts(conns[scope.system or ""], scope.collection, scope.columns)
+            results.append(evaluate_table(scope, table, as_of))
+            tables[scope.collection] = table
+        except (ConnectorError, RetentionEngineError) as exc:
+            results.append(ScopeResult(scope.collection, error=str(exc)))
+    return Sweep(plan, RetentionReport(plan, tuple(results)), tables)
+
+
+def apply(
+    rt: Runtime,
+    *,
+    as_of: dt.date | None = None,
+    system: str | None = None,
+    facts: Mapping[str, Any] | None = None,
+    batch: int | None = None,
+    actor: str = "system",
+    confirm: Callable[[Sweep], bool] = lambda _: True,
+    progress: Progress | None = None,
+    notify: Callable[[str], None] = lambda _: None,
+) -> dict[str, Any] | None:
+    """Carry out what is due; None when `confirm` declined. An unfinished run of an earlier day is resumed first
+    (same day, system and batches, so its done batches are skipped). The summary goes to the audit log."""
+    check_system(rt, system)
+    mapping = read_facts_file(rt.settings.root, None) if facts is None else facts
+    pointer = rt.checkpoints.get(RUNS, "run", "latest")
+    if as_of is None and pointer is not None and pointer.state is not StepState.DONE:
+        as_of = dt.date.fromisoformat(pointer.detail["as_of"])
+        system = system or pointer.detail.get("system")
+        batch = batch or pointer.detail.get("batch")
+        notify(f"Resuming the unfinished retention run of {as_of.isoformat()}")
+    day = as_of or rt.now().date()
+    size = batch or DEFAULT_BATCH
+    run_id = f"retention-{day.isoformat()}"
+    errors: dict[str, str] = {}
+    with connectors(rt, errors) as conns:
+        found = sweep(rt, conns, errors, day, system, mapping)
+        if not confirm(found):
+            return None
+        detail = {"as_of": day.isoformat(), "run": run_id, "system": system, "batch": size}
+        rt.checkpoints.put(StepRecord(RUNS, "run", "latest", StepState.FAILED, error="not finished",
+                                      detail=detail), rt.now())  # fmt: skip
+        summary = _carry_out(rt, found, conns, run_id, size, progress)
+    summary |= {"as_of": day.isoformat(), "run": run_id, "system": system, "totals": found.report.totals(),
+                "not_swept": {r.collection: r.error for r in found.report.results if r.error},
+                "holds": [h.hold_id for h in found.plan.holds]}  # fmt: skip
+    rt.audit.record(rt.now(), actor, "retention_applied", f"retention:{run_id}", summary)
+    finished = not summary["failed"]
+    rt.checkpoints.put(StepRecord(RUNS, "run", "latest", StepState.DONE if finished else StepState.FAILED,
+                                  sum(summary["rows_changed"].values()), None if finished else "not finished",
+                                  detail=detail), rt.now())  # fmt: skip
+    return summary
+
+
+def _carry_out(rt: Runtime, found: Sweep, conns: Mapping[str, Connector], run_id: str, size: int,
+               progress: Progress | None) -> dict[str, Any]:  # fmt: skip
+    from privet.engines.retention import due
+
+    graph = build_graph(rt.manifest.datasets)
+    dues = [due(s, found.tables[s.collection], found.plan.as_of) for s in found.plan.scopes
+            if s.collection in found.tables]  # fmt: skip
+    total = sum(d.count for d in dues)
+    actions_by_kind: dict[str, int] = {}
+    rows_changed: dict[str, int] = {}
+    failed: dict[str, str] = {}
+    manual: list[str] = []
+    for d in dues:
+        for sets in d.batches(size):
+            # The batch's content names its checkpoint: a rerun of the same run skips it once it is done.
+            digest = hashlib.sha256()
+            for one in sets:
+                digest.update(f"{one.kind.value}:{one.fields}:{one.strategy}:{one.keys!r}\x1f".encode())
+            phase = f"retention:{digest.hexdigest()[:24]}"
+            outcome = apply_sets(run_id, sets, [d.scope.collection], graph, conns, rt.checkpoints,
+                                 rt.settings.secret_key, rt.now(), phase=phase)  # fmt: skip
+            manual += outcome.manual
+            if outcome.failed:
+                failed.update(outcome.failed)
+                break
+            records: dict[str, set[Any]] = {}
+            for one in sets:
+                records.setdefault(one.kind.value, set()).update(one.keys)
+            for kind, keys in records.items():
+                actions_by_kind[kind] = actions_by_kind.get(kind, 0) + len(keys)
+            rows_changed[d.scope.collection] = rows_changed.get(d.scope.collection, 0) + sum(outcome.done.values())
+            if progress is not None:
+                progress(d.scope.collection, len(set().union(*records.values())), total)
+        if failed:
+            break
+    return {"actions": actions_by_kind, "rows_changed": rows_changed, "failed": failed, "manual": manual[:100]}

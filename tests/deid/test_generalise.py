@@ -124,7 +124,32 @@ def test_age_band_labels() -> None:
 
 
 def test_registry_holds_the_built_ins() -> None:
-    assert set(REGISTRY) == {"age_band", "birth_year", "postcode", "timestamp", "grid", "suppress"}
+    assert set(REGISTRY) == {"age_band", "birth_year", "year_band", "postcode", "timestamp", "grid", "suppress"}
+
+
+@pytest.mark.parametrize(
+    ("years", "value", "expected"),
+    [
+        (20, dt.date(1961, 5, 1), "1960-1979"),
+        (20, dt.datetime(1979, 12, 31, 23, 59), "1960-1979"),
+        (10, dt.date(2000, 1, 1), "2000-2009"),
+        (1, dt.date(1984, 2, 3), "1984"),
+        (20, None, None),
+    ],
+)
+def test_year_band(years: int, value: Any, expected: str | None) -> None:
+    assert make_generaliser("year_band", {"years": years}).apply(value) == expected
+
+
+@pytest.mark.parametrize(("options", "message"), [({"years": 0}, "1 to 100 years"), ({"years": True}, "1 to 100")])
+def test_year_band_configuration(options: dict[str, Any], message: str) -> None:
+    with pytest.raises(GeneraliseError, match=message):
+        make_generaliser("year_band", options)
+
+
+def test_year_band_refuses_text() -> None:
+    with pytest.raises(GeneraliseError, match="year_band generalises dates"):
+        make_generaliser("year_band").apply("1980-01-01")
 
 
 POSTCODES = st.one_of(

@@ -122,6 +122,33 @@ class BirthYear(Generaliser[NoConfig]):
 
 
 @dataclass(frozen=True, slots=True)
+class YearBandConfig:
+    """Bands of `years` calendar years, aligned on multiples of it: 20 makes 1960-1979, 1980-1999, ..."""
+
+    years: int = 10
+
+    def __post_init__(self) -> None:
+        if isinstance(self.years, bool) or not isinstance(self.years, int) or not 1 <= self.years <= 100:
+            raise GeneraliseError(f"year bands must be 1 to 100 years wide, got {self.years!r}")
+
+
+@register
+class YearBand(Generaliser[YearBandConfig]):
+    """A date becomes the band of years it falls in ("1960-1979"): coarser than birth_year where people are few."""
+
+    name = "year_band"
+    config_type = YearBandConfig
+
+    def apply(self, value: Any) -> str | None:
+        if value is None:
+            return None
+        if not isinstance(value, dt.date):
+            raise _wrong_type(self.name, "dates", value)
+        start = value.year - value.year % self.config.years
+        return str(start) if self.config.years == 1 else f"{start}-{start + self.config.years - 1}"
+
+
+@dataclass(frozen=True, slots=True)
 class PostcodeRule:
     """`pattern` matches a whole postcode or its kept part; its group `keep` is what remains."""
 

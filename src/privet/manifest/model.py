@@ -8,6 +8,7 @@ from pydantic import Field
 
 from privet.manifest.base import Keyed, Model
 from privet.manifest.datasets import Dataset
+from privet.manifest.deidentification import Deidentification
 from privet.manifest.entities import (
     Brand,
     Organisation,
@@ -35,7 +36,7 @@ from privet.manifest.processing import Activity, Consent, RetentionRule
 from privet.taxonomy import DataCategory, Purpose, Subject, Taxonomy
 
 # Sections written once in the whole folder.
-SINGLE_SECTIONS = ("notice", "organisation", "minors", "automated_decisions")
+SINGLE_SECTIONS = ("notice", "organisation", "minors", "automated_decisions", "deidentification")
 # Sections whose entries are keyed; files add entries, a key defined twice is an error.
 KEYED_SECTIONS = (
     "brands",
@@ -68,6 +69,7 @@ class Manifest(Model):
     organisation: Organisation
     minors: Minors = Minors()
     automated_decisions: AutomatedDecisions = AutomatedDecisions()
+    deidentification: Deidentification = Deidentification()
 
     brands: Keyed[Brand] = Field(default_factory=dict)
     product_families: Keyed[ProductFamily] = Field(default_factory=dict)

@@ -2,7 +2,8 @@
 
 1. Check the manifest and generate every document from it.
 2. Make a workspace (SQLite) and a small company of synthetic people in SQLite databases, one per system.
-3. Record choices and ask the policy engine, one decision at a time and over a file in bulk.
+3. Record choices and ask the policy engine, one decision at a time and over a file in bulk; make a de-identified
+   analytics export of the accounts through the manifest's `analytics` profile (refused, and said so, below k).
 4. Take an access request and an erasure request from intake to their answers, against the company's databases.
 """
 
@@ -139,6 +140,7 @@ def _scenario(manifest_dir: Path, m: Manifest, output: Path, console: Console, p
             f"({d.rule.value}; evidence {view.evidence(d)})"
         )
         _bulk(rt, company, output, console)
+        deid_export(rt, output, console)
         _requests(rt, ann.email, bob.email, console)
     finally:
         rt.close()
@@ -182,6 +184,40 @@ def _bulk(rt: object, company: object, output: Path, console: Console) -> None:
         f"   bulk: {summary.rows_in:,} app events -> {summary.rows_out:,} usable for analytics; "
         f"dropped {dict(summary.rows_dropped)}"
     )
+
+
+ANALYTICS_PROFILE = "analytics"
+ANALYTICS_COLLECTION = "accounts_db.users"
+
+
+def deid_export(rt: object, output: Path, console: Console) -> Path | None:
+    """A de-identified analytics export of the accounts, through the manifest's profile, with its k report."""
+    from privet.deid.manifest_profiles import DeidConfigError
+    from privet.deid.profile import DeidRefused, ProfileError
+    from privet.workspace.deid import DeidError, deidentify, read_collection, write_table_file
+    from privet.workspace.runtime import Runtime
+
+    assert isinstance(rt, Runtime)
+    if ANALYTICS_PROFILE not in rt.manifest.deidentification.profiles:
+        console.print(f"   de-identification: the manifest has no {ANALYTICS_PROFILE!r} profile; no export made")
+        return None
+    target = output / "analytics" / f"{ANALYTICS_COLLECTION.replace('.', '-')}.parquet"
+    try:
+        export = deidentify(rt, read_collection(rt, ANALYTICS_COLLECTION), ANALYTICS_PROFILE, ANALYTICS_COLLECTION)
+    except DeidRefused as exc:
+        console.print(f"   de-identification refused, nothing written: {exc}", markup=False)
+        return None
+    except (DeidError, DeidConfigError, ProfileError) as exc:
+        console.print(f"   de-identification not possible: {exc}", markup=False)
+        return None
+    write_table_file(export.table, target)
+    report = export.report
+    console.print(
+        f"   analytics export {target}: {report.rows_out:,} of {report.rows_in:,} accounts, "
+        f"{len(export.table.column_names)} columns; {report.after.describe()}",
+        markup=False,
+    )
+    return target
 
 
 def _requests(rt: object, ann: str, bob: str, console: Console) -> None:

@@ -70,7 +70,7 @@ def rule(code: str, name: str, rationale: str) -> Callable[[Check], Check]:
 
 def builtin_rules() -> list[Rule]:
     # Importing the rule modules registers them.
-    from privet.manifest.lint import practice, references  # noqa: F401
+    from privet.manifest.lint import deid, practice, references  # noqa: F401
 
     return list(_BUILTIN)
 

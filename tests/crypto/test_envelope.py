@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterator
 
 import pytest
 from hypothesis import given
@@ -16,6 +17,7 @@ from privet.crypto import (
     KeyUnavailable,
     LocalKek,
     MemoryDataKeyStore,
+    ShredOutcome,
     ShredReceipt,
     WrappedKey,
     decrypt_field,
@@ -102,7 +104,7 @@ def test_truncated_values_fail_clearly(store: MemoryDataKeyStore, blob: bytes) -
 def test_shred_then_decrypt_fails_clearly(store: MemoryDataKeyStore) -> None:
     blob = encrypt_field(store, KEK, "alice", b"secret", AAD)
     copy_in_a_backup = bytes(blob)
-    receipt = shred(store, "alice", AT)
+    receipt = shred(store, "alice", AT).receipt
     assert receipt.subject_id == "alice" and receipt.kek_id == "kek-1" and receipt.key_id == key_id_of(blob)
     assert receipt.as_json()["shredded_at"] == "2025-03-01T12:00:00+00:00"
     with pytest.raises(
@@ -122,8 +124,8 @@ def test_a_shredded_subject_id_gets_no_new_key(store: MemoryDataKeyStore) -> Non
 
 def test_shred_is_idempotent_and_works_without_a_key(store: MemoryDataKeyStore) -> None:
     first = shred(store, "bob", AT)
-    assert first == ShredReceipt("bob", None, None, AT)
-    assert shred(store, "bob", AT + dt.timedelta(days=1)) == first
+    assert first == ShredOutcome(ShredReceipt("bob", None, None, AT), already=False)
+    assert shred(store, "bob", AT + dt.timedelta(days=1)) == ShredOutcome(first.receipt, already=True)
     with pytest.raises(KeyShredded):
         encrypt_field(store, KEK, "bob", b"x", AAD)
 
@@ -236,3 +238,34 @@ def test_concurrent_first_writers_share_one_key() -> None:
 def test_bad_kek_configuration(make: object, message: str) -> None:
     with pytest.raises(ValueError, match=message):
         make()  # type: ignore[operator]
+
+
+def test_rewrap_works_in_batches_and_reports_progress(store: MemoryDataKeyStore) -> None:
+    blobs = {s: encrypt_field(store, KEK, s, s.encode(), AAD) for s in ("a", "b", "c", "d", "e")}
+    new = LocalKek("kek-2", b"\x42" * 32)
+    sizes: list[int] = []
+    report = rewrap(store, KEK, new, batch=2, progress=sizes.append)
+    assert (report.rewrapped, report.skipped, sizes) == (5, 0, [2, 2, 1])
+    assert all(decrypt_field(store, new, s, b, AAD) == s.encode() for s, b in blobs.items())
+    with pytest.raises(ValueError, match="at least one key, not 0"):
+        rewrap(store, new, KEK, batch=0)
+    with pytest.raises(ValueError, match="needs a new KEK id"):
+        rewrap(store, new, new)
+
+
+def test_rewrap_skips_a_key_shredded_meanwhile(store: MemoryDataKeyStore) -> None:
+    encrypt_field(store, KEK, "a", b"x", AAD)
+    encrypt_field(store, KEK, "b", b"y", AAD)
+
+    class ShredsWhileListing(MemoryDataKeyStore):
+        def wrapped_by(self, kek_id: str) -> Iterator[WrappedKey]:
+            listed = list(super().wrapped_by(kek_id))
+            self.destroy("b", AT)  # another operator shreds b after the listing, before the write
+            return iter(listed)
+
+    racing = ShredsWhileListing()
+    for subject in ("a", "b"):
+        racing.put(store.get(subject))  # type: ignore[arg-type]
+    report = rewrap(racing, KEK, LocalKek("kek-2", b"\x42" * 32))
+    assert (report.rewrapped, report.skipped) == (1, 1)
+    assert isinstance(racing.get("b"), ShredReceipt)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from cryptography.exceptions import InvalidTag
@@ -24,6 +25,7 @@ from privet.crypto.keys import (
     KeyShredded,
     KeyUnavailable,
     RewrapReport,
+    ShredOutcome,
     ShredReceipt,
     WrappedKey,
 )
@@ -130,25 +132,44 @@ def decrypt_field(store: DataKeyStore, keks: Keks, subject_id: str, blob: bytes,
     return open_subject(store, keks, subject_id).decrypt(blob, aad)
 
 
-def shred(store: DataKeyStore, subject_id: str, at: dt.datetime) -> ShredReceipt:
-    """Destroy the person's data key. Idempotent: shredding again returns the first receipt."""
+def shred(store: DataKeyStore, subject_id: str, at: dt.datetime) -> ShredOutcome:
+    """Destroy the person's data key. Idempotent: shredding again returns the first receipt, marked `already`."""
     _context(subject_id)
     if at.tzinfo is None:
         raise ValueError("the time of a shred must be timezone-aware (privet records instants, not wall times)")
     return store.destroy(subject_id, at)
 
 
-def rewrap(store: DataKeyStore, old: KeyEncryptionKey, new: KeyEncryptionKey) -> RewrapReport:
-    """Re-wrap every data key wrapped by `old` under `new`. Data keys, and so every ciphertext, stay as they are."""
+def rewrap(
+    store: DataKeyStore,
+    old: KeyEncryptionKey,
+    new: KeyEncryptionKey,
+    batch: int = 500,
+    progress: Callable[[int], None] | None = None,
+) -> RewrapReport:
+    """Re-wrap every data key wrapped by `old` under `new`, `batch` keys to a transaction. Data keys, and so every
+    ciphertext, stay as they are. `progress` is told how many keys each stored batch held."""
     if old.kek_id == new.kek_id:
         raise ValueError(f"rewrapping needs a new KEK id; both are {old.kek_id!r}")
+    if batch < 1:
+        raise ValueError(f"a rewrap batch holds at least one key, not {batch}")
     rewrapped = skipped = 0
+    moves: list[tuple[WrappedKey, WrappedKey]] = []
+
+    def flush() -> None:
+        nonlocal rewrapped, skipped
+        stored = store.replace_many(moves)
+        rewrapped, skipped = rewrapped + stored, skipped + len(moves) - stored
+        if progress is not None:
+            progress(len(moves))
+        moves.clear()
+
     for stored in store.wrapped_by(old.kek_id):
         context = _context(stored.subject_id)
         data_key = old.unwrap(stored.wrapped, context)
-        moved = WrappedKey(stored.subject_id, stored.key_id, new.kek_id, new.wrap(data_key, context))
-        if store.put(moved, replacing=stored) == moved:
-            rewrapped += 1
-        else:
-            skipped += 1
+        moves.append((stored, WrappedKey(stored.subject_id, stored.key_id, new.kek_id, new.wrap(data_key, context))))
+        if len(moves) >= batch:
+            flush()
+    if moves:
+        flush()
     return RewrapReport(old.kek_id, new.kek_id, rewrapped, skipped)

@@ -9,6 +9,8 @@ included. This module is pure: keys and secrets are passed in, and the time of a
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import re
 import secrets
 from collections.abc import Iterator, Sequence
@@ -153,6 +155,25 @@ class ShredReceipt:
             "shredded_at": self.shredded_at.isoformat(),
         }
 
+    @property
+    def digest(self) -> str:
+        """SHA-256 of the receipt's canonical JSON: what the audit log records, so the receipt can be checked."""
+        return hashlib.sha256(json.dumps(self.as_json(), sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class ShredOutcome:
+    receipt: ShredReceipt
+    already: bool  # the key was shredded before this call (the receipt is that first shred's)
+
+
+@dataclass(frozen=True, slots=True)
+class KeyCensus:
+    """How many live data keys each KEK wraps, and how many subjects' keys are shredded."""
+
+    live: dict[str, int]  # KEK id -> live data keys
+    shredded: int
+
 
 @dataclass(frozen=True, slots=True)
 class RewrapReport:
@@ -174,11 +195,20 @@ class DataKeyStore(Protocol):
         Return the entry stored afterwards, which is another writer's when that writer got there first."""
         ...
 
-    def destroy(self, subject_id: str, at: dt.datetime) -> ShredReceipt:
-        """Replace the wrapped key by a receipt; idempotent (a second call returns the first receipt)."""
+    def replace_many(self, moves: Sequence[tuple[WrappedKey, WrappedKey]]) -> int:
+        """`put(new, replacing=old)` for every (old, new) pair, in one transaction; returns how many were stored."""
         ...
 
-    def wrapped_by(self, kek_id: str) -> Iterator[WrappedKey]: ...
+    def destroy(self, subject_id: str, at: dt.datetime) -> ShredOutcome:
+        """Replace the wrapped key by a receipt, atomically; idempotent (a second call returns the first receipt,
+        marked `already`)."""
+        ...
+
+    def wrapped_by(self, kek_id: str) -> Iterator[WrappedKey]:
+        """Live keys wrapped by `kek_id`, in subject order; keys changed while iterating may be missed (run again)."""
+        ...
+
+    def census(self) -> KeyCensus: ...
 
 
 class MemoryDataKeyStore:
@@ -193,13 +223,19 @@ class MemoryDataKeyStore:
         if current == replacing:
             self._entries[key.subject_id] = key
             return key
-        assert current is not None
+        if current is None:
+            raise ValueError(f"subject {key.subject_id!r} has no data key to replace; put it without `replacing`")
         return current
 
-    def destroy(self, subject_id: str, at: dt.datetime) -> ShredReceipt:
+    def replace_many(self, moves: Sequence[tuple[WrappedKey, WrappedKey]]) -> int:
+        if any(old.subject_id != new.subject_id for old, new in moves):
+            raise ValueError("a replacement keeps the subject: each (old, new) pair must name the same subject id")
+        return sum(1 for old, new in moves if self.put(new, replacing=old) == new)
+
+    def destroy(self, subject_id: str, at: dt.datetime) -> ShredOutcome:
         current = self._entries.get(subject_id)
         if isinstance(current, ShredReceipt):
-            return current
+            return ShredOutcome(current, already=True)
         receipt = ShredReceipt(
             subject_id,
             current.key_id if current else None,
@@ -207,8 +243,15 @@ class MemoryDataKeyStore:
             at,
         )
         self._entries[subject_id] = receipt
-        return receipt
+        return ShredOutcome(receipt, already=False)
 
     def wrapped_by(self, kek_id: str) -> Iterator[WrappedKey]:
         snapshot = [e for e in self._entries.values() if isinstance(e, WrappedKey) and e.kek_id == kek_id]
-        return iter(snapshot)
+        return iter(sorted(snapshot, key=lambda k: k.subject_id))
+
+    def census(self) -> KeyCensus:
+        live: dict[str, int] = {}
+        for entry in self._entries.values():
+            if isinstance(entry, WrappedKey):
+                live[entry.kek_id] = live.get(entry.kek_id, 0) + 1
+        return KeyCensus(live, sum(1 for e in self._entries.values() if isinstance(e, ShredReceipt)))

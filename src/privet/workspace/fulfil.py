@@ -11,13 +11,26 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from typing import Any
 
 from privet.connectors.registry import connector_for
 from privet.consent.events import Evidence, Signal, Source
 from privet.consent.ledger import ChoiceInput
+from privet.crypto import (
+    CryptoError,
+    ShredOutcome,
+    ShredReceipt,
+    SubjectKey,
+    encrypted_fields,
+    field_aad,
+    is_sealed,
+    open_rows,
+    open_subject,
+    seal,
+)
+from privet.crypto import shred as shred_key
 from privet.fulfilment.erasure import Action, ActionKind, Reason, ReasonCode
 from privet.fulfilment.executor import (
     FulfilmentError,
@@ -29,14 +42,15 @@ from privet.fulfilment.executor import (
     plan_actions,
     table_of,
 )
-from privet.fulfilment.graph import build_graph
+from privet.fulfilment.graph import DatasetGraph, build_graph
 from privet.fulfilment.package import build_access_package
 from privet.fulfilment.plan import plan_access, plan_erasure
-from privet.fulfilment.ports import Connector, Update
+from privet.fulfilment.ports import Connector, Row, Update
 from privet.law.catalogue import catalogue
 from privet.law.vocabulary import Right
 from privet.requests.lifecycle import Event, EventKind
 from privet.requests.model import Request, State
+from privet.store.session import unit_of_work
 from privet.workspace.files import write_atomic
 from privet.workspace.runtime import Runtime
 
@@ -51,6 +65,7 @@ SIGNALS: dict[Right, tuple[tuple[str, bool], ...]] = {
     Right.RESTRICTION: ((Signal.RESTRICTION.value, True),),
 }
 ACCESS_KINDS = frozenset({Right.ACCESS, Right.PORTABILITY, Right.KNOW})
+ENCRYPTED_IN_LOG = "(encrypted)"  # what the audit log shows of an encrypted field's value, never the value or a hash
 
 
 class FulfilmentIncomplete(FulfilmentError):
@@ -192,7 +207,7 @@ def _access(rt: Runtime, request: Request, now: dt.datetime, actor: str) -> Requ
         if problems:
             raise FulfilmentIncomplete("the datasets do not match the live systems:\n  " + "\n  ".join(problems))
         rows = collect(plan, graph, conns, ids)
-    package = build_access_package(request.request_id, rt.manifest, rows, now)
+    package = build_access_package(request.request_id, rt.manifest, _open_encrypted(rt, request, rows), now)
     path = rt.settings.root / "packages" / f"{request.request_id}.zip"
     write_atomic(path, package)
     count = sum(len(v) for v in rows.values())
@@ -275,9 +290,12 @@ def _erase(rt: Runtime, request: Request, now: dt.datetime, actor: str) -> Reque
         raise FulfilmentIncomplete(
             f"{len(outcome.manual)} manual task(s) wait for the system owners:\n  " + "\n  ".join(outcome.manual)
         )
+    shredding = _shred_on_erasure(rt, request, graph, plan.order, outcome.kept, now, actor)
     touched = {graph.node(c).system or "" for c in outcome.done}
     notified = notify_recipients(rt, request, touched, "erase", now)
     summary = f"erased or masked {sum(outcome.done.values())} records in {len(outcome.done)} collections"
+    if shredding:
+        summary += f"; {shredding}"
     if notified:
         summary += f"; {len(notified)} recipients to be told"
     if outcome.kept:
@@ -297,6 +315,83 @@ def _erase(rt: Runtime, request: Request, now: dt.datetime, actor: str) -> Reque
     return rt.request_service.act(
         request.request_id, Event(EventKind.FULFIL, text=summary), now, actor, extra={"summary": summary}
     )
+
+
+def _open_encrypted(rt: Runtime, request: Request, rows: Mapping[str, Sequence[Row]]) -> Mapping[str, Sequence[Row]]:
+    """The rows with fields the manifest marks `encrypted` decrypted under the person's data key (see
+    _shred_on_erasure for whose key that is); a shredded person's fields read "erased (key destroyed)"."""
+    marked = encrypted_fields(rt.manifest.datasets)
+    if not marked:
+        return rows
+
+    def key() -> SubjectKey | ShredReceipt:
+        subject = _subject(rt, request)
+        if subject is None:
+            raise FulfilmentIncomplete(
+                "the person's records hold encrypted fields, but the request names no privet subject, whose data key"
+                " they are under; link the requester's email to their subject, then run the request again"
+            )
+        stored = rt.data_keys.get(subject)
+        if isinstance(stored, ShredReceipt):
+            return stored  # no KEK is needed to say that the data is gone
+        if rt.keks is None:
+            raise FulfilmentIncomplete(
+                "the person's records hold encrypted fields and privet.toml has no [crypto] KEKs to decrypt them;"
+                " configure [crypto] (see privet.toml's comments), then run the request again"
+            )
+        return open_subject(rt.data_keys, rt.keks, subject)
+
+    try:
+        return open_rows(rows, marked, key)
+    except CryptoError as exc:
+        raise FulfilmentIncomplete(f"the access package was not built: {exc}") from None
+
+
+def shred_subject(rt: Runtime, subject_id: str, now: dt.datetime, actor: str, ref: str,
+                  detail: Mapping[str, Any]) -> ShredOutcome:  # fmt: skip
+    """Destroy the subject's data key and audit it in one transaction: key id, KEK id, time and the receipt's
+    digest, never key material. Shredding again changes nothing and writes no second entry."""
+    with unit_of_work(rt.db):
+        outcome = shred_key(rt.data_keys, subject_id, now)
+        if not outcome.already:
+            r = outcome.receipt
+            rt.audit.record(now, actor, "data_key_shredded", ref, {
+                "key_id": r.key_id, "kek_id": r.kek_id, "shredded_at": r.shredded_at.isoformat(),
+                "receipt_sha256": r.digest, **detail})  # fmt: skip
+    return outcome
+
+
+def _shred_on_erasure(rt: Runtime, request: Request, graph: DatasetGraph, erased: Sequence[str],
+                      kept: Sequence[Action], now: dt.datetime, actor: str) -> str | None:  # fmt: skip
+    """Crypto-shredding, once the erasure is done: when the erased systems hold fields the manifest marks
+    `encrypted`, the person's data key is destroyed, so every copy of those fields (backups, logs) is unreadable.
+
+    Whose key: the person as privet knows them, the request's subject id (set when the requester signed in or was
+    matched), else the subject its verified email is linked to. Values are encrypted under that id (privet crypto
+    encrypt --subject). Not the datasets' own ids: one person has many (user id, email, order ids) across systems,
+    and privet's subject joins them. The key is kept while any record with encrypted fields is kept (a legal
+    obligation or hold): shredding would destroy what the law requires to keep.
+    """
+    marked = encrypted_fields(rt.manifest.datasets)
+    systems = {graph.node(c).system for c in erased}
+    collections = sorted(c for c in marked if graph.node(c).system in systems)
+    if not collections:
+        return None
+    ref = f"request:{request.request_id}"
+    held = sorted({a.collection for a in kept if a.collection in marked})
+    if held:
+        reasons = sorted({f"{a.collection}: {a.reason.text}" for a in kept if a.collection in marked})
+        rt.audit.record(now, actor, "data_key_kept", ref, {"collections": held, "reasons": reasons})
+        return f"the key to the encrypted data is kept while records that must be retained hold it ({', '.join(held)})"
+    subject = _subject(rt, request)
+    if subject is None:
+        rt.audit.record(now, actor, "data_key_not_shredded", ref,
+                        {"collections": collections, "reason": "the request names no privet subject"})  # fmt: skip
+        return "no encryption key was destroyed: the request names no privet subject, whose key it would be"
+    outcome = shred_subject(rt, subject, now, actor, ref, {"collections": collections})
+    if outcome.receipt.key_id is None:
+        return "no encrypted data was held, and none will be"
+    return "the key to the encrypted data was destroyed, so every copy of it, backups included, is unreadable"
 
 
 def notify_recipients(rt: Runtime, request: Request, systems: set[str], what: str, now: dt.datetime) -> list[str]:
@@ -344,7 +439,8 @@ def _correct(rt: Runtime, request: Request, now: dt.datetime, actor: str) -> Req
             if not keys:
                 raise FulfilmentError(f"{collection} has no primary key in the dataset; privet cannot address its rows")
             conn = conns[node.system or ""]
-            updates = [Update(row[keys[0]], {field_name: value}) for row in rows.get(collection, [])]
+            stored = _sealed_if_marked(rt, request, collection, field_name, value)
+            updates = [Update(row[keys[0]], {field_name: stored}) for row in rows.get(collection, [])]
             with conn.transaction():
                 n = conn.update(table_of(collection), keys[0], updates)
             before = [row.get(field_name) for row in rows.get(collection, [])]
@@ -354,6 +450,8 @@ def _correct(rt: Runtime, request: Request, now: dt.datetime, actor: str) -> Req
                 if f.path == field_name
                 for c in f.categories
             )
+            if stored is not value:  # encrypted: the immutable log must not keep what shredding will destroy
+                before, value, sensitive = [ENCRYPTED_IN_LOG] * len(before), ENCRYPTED_IN_LOG, False
             changed.append(
                 {
                     "field": f"{collection}.{field_name}",
@@ -369,6 +467,24 @@ def _correct(rt: Runtime, request: Request, now: dt.datetime, actor: str) -> Req
     return rt.request_service.act(
         request.request_id, Event(EventKind.FULFIL, text=summary), now, actor, extra={"summary": summary}
     )
+
+
+def _sealed_if_marked(rt: Runtime, request: Request, collection: str, field_name: str, value: str) -> Any:
+    """A corrected value of a field the manifest marks `encrypted` is stored sealed, like the value it replaces."""
+    if field_name not in encrypted_fields(rt.manifest.datasets).get(collection, ()):
+        return value
+    subject = _subject(rt, request)
+    if subject is None:
+        raise FulfilmentError(f"{collection}.{field_name} is encrypted, and the request names no privet subject,"
+                              " whose key would seal the new value; nothing was changed")  # fmt: skip
+    if rt.keks is None:
+        raise FulfilmentError(f"{collection}.{field_name} is encrypted, and privet.toml has no [crypto] KEKs to"
+                              " seal the new value; configure [crypto]; nothing was changed")  # fmt: skip
+    try:
+        key = open_subject(rt.data_keys, rt.keks, subject, create=True)
+    except CryptoError as exc:
+        raise FulfilmentError(f"{collection}.{field_name} is encrypted and cannot take a new value: {exc}") from None
+    return seal(key, value, field_aad(collection, field_name))
 
 
 def _corrections(details: str) -> dict[tuple[str, str], str]:
@@ -419,7 +535,7 @@ def package_path(rt: Runtime, request_id: str) -> str | None:
     return str(record.detail.get("package")) if record else None
 
 
-__all__ = ["FulfilmentIncomplete", "fulfil_request", "identities_of", "package_path"]
+__all__ = ["FulfilmentIncomplete", "fulfil_request", "identities_of", "package_path", "shred_subject"]
 
 
 # Which data category holds which verification data point.
@@ -448,5 +564,8 @@ def held_points(rt: Runtime, request: Request) -> dict[str, list[str]]:
         for fld in graph.node(collection).fields:
             for point, category in POINT_CATEGORIES.items():
                 if any(c == category or c.startswith(category + ".") for c in fld.categories):
-                    held.setdefault(point, []).extend(str(r[fld.path]) for r in found if r.get(fld.path))
+                    # sealed values are left out: their ciphertext matches nothing the requester could give
+                    held.setdefault(point, []).extend(
+                        str(r[fld.path]) for r in found if r.get(fld.path) and not is_sealed(r[fld.path])
+                    )
     return held

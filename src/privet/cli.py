@@ -11,6 +11,7 @@ import typer
 from rich.console import Console
 
 from privet.commands import consent as consent_commands
+from privet.commands import crypto as crypto_commands
 from privet.commands import deid as deid_commands
 from privet.commands import pii as pii_commands
 from privet.commands import requests as request_commands
@@ -329,6 +330,7 @@ app.add_typer(staff_commands.users_app, name="users")
 app.add_typer(staff_commands.keys_app, name="keys")
 app.add_typer(retention_commands.retention_app, name="retention")
 app.add_typer(retention_commands.holds_app, name="holds")
+app.add_typer(crypto_commands.crypto_app, name="crypto")
 app.command("deid")(deid_commands.deid)
 app.command("scan")(pii_commands.scan)
 app.command("redact")(pii_commands.redact)

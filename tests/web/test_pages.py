@@ -78,6 +78,14 @@ def submit(client: TestClient, **fields: str) -> Any:
                        follow_redirects=False)  # fmt: skip
 
 
+def emailed_link(rt: Runtime, request_id: str, kind: str = "verification_code") -> str:
+    """The path of the private status link in the newest `kind` email of the request."""
+    [message] = [m for m in rt.outbox.for_request(request_id) if m.kind == kind][-1:]
+    found = re.search(r"https?://[^/\s]+(/privacy/status/[A-Za-z0-9_.-]+)", message.body)
+    assert found, message.body
+    return found.group(1)
+
+
 def emailed_code(rt: Runtime, request_id: str) -> str:
     [message] = [m for m in rt.outbox.for_request(request_id) if m.kind == "verification_code"][-1:]
     found = re.search(r"^\s+(\d{6})\s*$", message.body, re.M)
@@ -139,18 +147,19 @@ def test_fields_follow_the_verification_standard(client: TestClient) -> None:
 
 def test_submit_then_verify_with_the_emailed_code(client: TestClient, rt: Runtime) -> None:
     r = submit(client)
-    assert r.status_code == 303
+    assert r.status_code == 303 and r.headers["location"] == "/privacy/request/sent"
+    assert "Check your email" in client.get(r.headers["location"]).text
     [stored] = rt.requests.all()
     assert stored.state is State.VERIFYING and stored.requester.email == "ann@example.com"
-    assert r.headers["location"] == f"/privacy/status/{status_token(rt.settings.secret_key, stored.request_id)}?new=1"
-    page = client.get(r.headers["location"]).text
-    assert "We emailed a 6-digit code" in page and "This is your private status link" in page
+    status_url = emailed_link(rt, stored.request_id)  # the private link reaches only the mailbox, with the code
+    assert status_url == f"/privacy/status/{status_token(rt.settings.secret_key, stored.request_id)}"
+    page = client.get(status_url).text
+    assert "We emailed a 6-digit code" in page
     code = emailed_code(rt, stored.request_id)
     assert code not in page  # the code proves control of the mailbox: it is never shown on a page
     evidence = rt.requests.get_secret(stored.request_id, "data_points")
     assert evidence == {"points": {"email": "ann@example.com", "name": "Ann Example", "phone": "+14155550100"},
                         "declaration": True}  # fmt: skip
-    status_url = r.headers["location"].split("?")[0]
     wrong = client.post(f"{status_url}/code", data={"csrf_token": token_of(page), "code": "000000"})
     assert "That code is not right" in wrong.text or code == "000000"
     done = client.post(f"{status_url}/code", data={"csrf_token": token_of(page), "code": code})
@@ -174,12 +183,17 @@ def test_a_form_without_its_csrf_token_is_refused(client: TestClient, rt: Runtim
     assert rt.requests.all() == []
 
 
-def test_a_repeated_request_never_reveals_the_first_ones_link(client: TestClient, rt: Runtime) -> None:
+def test_a_repeated_request_looks_like_a_new_one_and_only_the_mailbox_learns_more(client: TestClient,
+                                                                                   rt: Runtime) -> None:  # fmt: skip
     first = submit(client)
     again = submit(client)
-    assert again.status_code == 200 and "already open" in again.text
-    assert first.headers["location"].split("?")[0].rsplit("/", 1)[1] not in again.text
-    assert len(rt.requests.all()) == 1
+    [stored] = rt.requests.all()  # recognised, not doubled
+    # Whoever typed the address sees exactly what a first request shows: nothing tells that one is open.
+    assert (again.status_code, again.headers["location"]) == (first.status_code, first.headers["location"])
+    assert client.get(again.headers["location"]).text == client.get(first.headers["location"]).text
+    [reminder] = [m for m in rt.outbox.for_request(stored.request_id) if m.kind == "already_open"]
+    assert reminder.to == "ann@example.com" and "already open" in reminder.body
+    assert emailed_link(rt, stored.request_id, "already_open") == emailed_link(rt, stored.request_id)
 
 
 def test_an_opt_out_needs_no_verification_and_is_recorded_at_once(client: TestClient, rt: Runtime) -> None:
@@ -191,7 +205,7 @@ def test_an_opt_out_needs_no_verification_and_is_recorded_at_once(client: TestCl
     assert subject is not None
     keys = {(e.event.key, e.event.source) for e in rt.ledger.history(subject)}
     assert ("opt_out.sale", Source.REQUEST) in keys
-    assert "Done" in client.get(r.headers["location"]).text
+    assert "Done" in client.get(f"/privacy/status/{status_token(rt.settings.secret_key, stored.request_id)}").text
 
 
 def test_an_authorised_agent_submits_with_evidence(client: TestClient, rt: Runtime) -> None:

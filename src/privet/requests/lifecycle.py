@@ -59,6 +59,7 @@ class MessageKind(StrEnum):
     VERIFICATION_FAILED = "verification_failed"
     APPEAL_RECEIVED = "appeal_received"
     APPEAL_DECISION = "appeal_decision"
+    ALREADY_OPEN = "already_open"  # the same request was made again: where to follow the open one
 
 
 @dataclass(frozen=True)

@@ -150,7 +150,8 @@ def render_message(
     """The `kind` message for `request`, in the requester's language where the notice offers it, else English.
 
     `extra` carries what the request does not hold: for VERIFICATION_CODE `code` and either `expires` (ISO 8601)
-    or `valid_minutes`; for RESULT optionally `summary`, `link` and `link_expires` (ISO 8601).
+    or `valid_minutes`; for RESULT optionally `summary`, `link` and `link_expires` (ISO 8601); for any kind
+    `status_link`, the private link to the request's status page, which receipts and codes carry.
     """
     to = request.requester.email or (request.agent.email if request.agent else None)
     if not to or "\n" in to or "\r" in to:
@@ -253,6 +254,10 @@ def _context(kind: MessageKind, request: Request, manifest: Manifest, reasons: S
         "supervised": _regime(request.jurisdiction) in _SUPERVISED,
         "trusted": trusted,
     }
+    status_link = _line(extra.get("status_link"))
+    if status_link:
+        trusted.add(status_link)
+    ctx["status_link"] = status_link
     if kind is MessageKind.EXTENSION and request.dates.extended_due is None:
         raise MessageError(f"request {rid} has no extended deadline; the law allows no extension to announce")
     if kind is MessageKind.APPEAL_RECEIVED:

@@ -6,6 +6,7 @@ leaves either the old state or the new one, never half of each.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import secrets
 from collections.abc import Callable, Mapping, Sequence
@@ -24,6 +25,7 @@ from privet.requests.lifecycle import (
     StartFulfilment,
     advance,
 )
+from privet.requests.messages import MessageError
 from privet.requests.model import Request, State
 from privet.requests.ports import AuditLog, Outbox, OutboxItem, Reminder, RequestStore, Scheduler, UnitOfWork
 from privet.requests.verification import (
@@ -80,6 +82,7 @@ class RequestService:
         render: Renderer,
         unit_of_work: UnitOfWork,
         new_id: Callable[[], str] = new_request_id,
+        status_link: Callable[[str], str] | None = None,
     ) -> None:
         self.manifest = manifest
         self.store = store
@@ -89,6 +92,7 @@ class RequestService:
         self.render = render
         self.unit_of_work = unit_of_work
         self.new_id = new_id
+        self.status_link = status_link  # request id -> the private link to its status page, put in every message
 
     def get(self, request_id: str) -> Request:
         request = self.store.get(request_id)
@@ -102,7 +106,11 @@ class RequestService:
         with self.unit_of_work():
             existing = self.store.open_with_key(request.dedupe_key or "")
             if existing is not None:
+                # Whoever typed the address learns nothing; its owner is told where the open request is.
                 self._audit(now, actor, "duplicate_submission", existing, {"channel": submission.channel.value})
+                effect = SendMessage(existing.request_id, MessageKind.ALREADY_OPEN)
+                with contextlib.suppress(MessageError):  # no address to write to: nobody to tell
+                    self.outbox.enqueue(self._message(existing, effect, now, {}))
                 return Submitted(existing, duplicate=True)
             self.store.add(request)
             self._audit(now, actor, "received", request, _received_payload(request))
@@ -240,6 +248,8 @@ class RequestService:
         return outcome
 
     def _message(self, request: Request, effect: SendMessage, now: dt.datetime, extra: Mapping[str, str]) -> OutboxItem:
+        if self.status_link is not None:
+            extra = {**extra, "status_link": self.status_link(request.request_id)}
         message = self.render(effect.message, request, effect.reasons, extra)
         return OutboxItem(
             message_id=secrets.token_hex(8),

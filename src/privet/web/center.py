@@ -20,7 +20,7 @@ from privet.requests.model import Request as DsRequest
 from privet.web import forms
 from privet.web.access import Form, csrf_ok, over_limit, runtime, services
 from privet.web.gpc import honour_gpc
-from privet.web.links import read_status_token, status_token
+from privet.web.links import read_status_token
 from privet.web.pages import error_page, page, refused, too_many
 from privet.workspace.runtime import Runtime
 
@@ -109,16 +109,20 @@ def submit_request(request: Request, form: Form) -> Response:
     with services(request).workflow:
         # An agent's request waits in receipt_confirmed until staff review the authority (the service sees to it).
         done = rt.request_service.submit(parsed.submission, now, actor="requester:web")
-        stored, duplicate = done.request, done.duplicate
-        if duplicate:
-            # Never hand the private link of an existing request to whoever typed the same address.
-            return page(request, "center/request_duplicate.html", {"kind": kind})
-        rt.requests.put_secret(stored.request_id, "data_points", forms.secret_record(parsed))
-        if stored.state is State.RECEIPT_CONFIRMED and stored.needs_verification:
-            stored = rt.request_service.send_code(stored.request_id, rt.settings.secret_key, now)
+        # The page is the same whether the request is new or already open, so it tells nobody whether the address
+        # has a request here: the private link goes only to the mailbox (with the code, or as a reminder).
+        if not done.duplicate:
+            stored = done.request
+            rt.requests.put_secret(stored.request_id, "data_points", forms.secret_record(parsed))
+            if stored.state is State.RECEIPT_CONFIRMED and stored.needs_verification:
+                rt.request_service.send_code(stored.request_id, rt.settings.secret_key, now)
     services(request).dispatch()
-    token = status_token(rt.settings.secret_key, stored.request_id)
-    return RedirectResponse(f"/privacy/status/{token}?new=1", status_code=303)
+    return RedirectResponse("/privacy/request/sent", status_code=303)
+
+
+@router.get("/privacy/request/sent", response_class=HTMLResponse)
+def request_sent(request: Request) -> Response:
+    return page(request, "center/request_sent.html", {})
 
 
 def _status_post(request: Request, token: str, form: Form) -> Response | tuple[Runtime, DsRequest]:
@@ -142,7 +146,7 @@ def _no_such_link(request: Request) -> Response:
 
 
 @router.get("/privacy/status/{token}", response_class=HTMLResponse)
-def status(request: Request, token: str, new: int = 0, result: str = "") -> Response:
+def status(request: Request, token: str, result: str = "") -> Response:
     rt = runtime(request)
     ds = _by_token(rt, token)
     if ds is None:
@@ -161,8 +165,6 @@ def status(request: Request, token: str, new: int = 0, result: str = "") -> Resp
     context = {
         "ds": ds,
         "token": token,
-        "link": f"{rt.settings.public_url.rstrip('/')}/privacy/status/{token}",
-        "new": bool(new),
         "result": result,
         "days_left": ds.days_left(now.date()),
         "messages": messages,

@@ -11,6 +11,7 @@ from functools import cached_property
 from pathlib import Path
 
 from privet.consent.ledger import ConsentLedger
+from privet.crypto import KekRing, LocalKek
 from privet.manifest.loader import LoadedManifest
 from privet.manifest.model import Manifest
 from privet.policy import CompiledPolicy, compile_policy
@@ -19,6 +20,7 @@ from privet.requests.messages import Message, render_message
 from privet.requests.model import Request
 from privet.requests.service import RequestService
 from privet.store import Database, SqlConsents, SqlSubjects, migrate, open_database
+from privet.store.data_keys import SqlDataKeyStore
 from privet.store.requests import SqlAudit, SqlCheckpoints, SqlOutbox, SqlRequests, SqlScheduler
 from privet.store.session import unit_of_work
 from privet.workspace.files import write_atomic
@@ -37,6 +39,8 @@ class Runtime:
     settings: Settings
     loaded: LoadedManifest
     db: Database
+    # KEKs given in code (a KMS adapter); None: the LocalKeks of the settings' [crypto], if any.
+    kek_ring: KekRing | None = None
 
     @property
     def manifest(self) -> Manifest:
@@ -87,6 +91,23 @@ class Runtime:
         return []
 
     @cached_property
+    def data_keys(self) -> SqlDataKeyStore:
+        return SqlDataKeyStore(self.db)
+
+    @cached_property
+    def keks(self) -> KekRing | None:
+        """The KEKs that unwrap data keys: given in code, else built from [crypto]; None when neither is set."""
+        if self.kek_ring is not None:
+            return self.kek_ring
+        crypto = self.settings.crypto
+        if crypto is None:
+            return None
+        return KekRing(
+            LocalKek(crypto.active_kek, crypto.secrets[crypto.active_kek]),
+            [LocalKek(k, crypto.secrets[k]) for k in crypto.previous],
+        )
+
+    @cached_property
     def checkpoints(self) -> SqlCheckpoints:
         return SqlCheckpoints(self.db)
 
@@ -96,7 +117,14 @@ class Runtime:
     @cached_property
     def request_service(self) -> RequestService:
         return RequestService(self.manifest, self.requests, self.outbox, self.audit, self.scheduler, self.render,
-                              lambda: unit_of_work(self.db))  # fmt: skip
+                              lambda: unit_of_work(self.db), status_link=self.status_link)  # fmt: skip
+
+    def status_link(self, request_id: str) -> str:
+        """The private link to a request's page in the privacy center; every message to the person carries it."""
+        from privet.web.links import status_token
+
+        token = status_token(self.settings.secret_key, request_id)
+        return f"{self.settings.public_url.rstrip('/')}/privacy/status/{token}"
 
     def dispatch(self) -> list[str]:
         """Hand the requests started by the last steps to fulfilment: the job queue, or right here when inline.
@@ -130,13 +158,16 @@ class Runtime:
         self.db.close()
 
 
-def open_runtime(root: Path) -> Runtime:
-    """Open the workspace at `root`: read settings and manifest, open the database and bring it up to date."""
+def open_runtime(root: Path, keks: KekRing | None = None) -> Runtime:
+    """Open the workspace at `root`: read settings and manifest, open the database and bring it up to date.
+
+    `keks` replaces the settings' [crypto] KEKs: how a KMS plugs in (a KeyEncryptionKey whose wrap and unwrap call
+    the KMS, with the context as its encryption context)."""
     settings = load_settings(root)
     loaded = load_manifest(settings.manifest)
     db = open_database(settings.database_url)
     migrate(db.engine)
-    return Runtime(settings, loaded, db)
+    return Runtime(settings, loaded, db, keks)
 
 
 def init_workspace(root: Path, manifest_from: Path | None = None) -> Settings:

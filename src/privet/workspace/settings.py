@@ -62,6 +62,9 @@ class Settings:
     # "inline": fulfilment runs in the command or request that starts it; "queue": a worker (privet worker) runs it.
     jobs: str = "inline"
     crypto: CryptoSettings | None = None  # None: no [crypto]; encrypted fields can be shredded, not read or written
+    # [retention] daily = true: the job queue's worker applies retention every day at 03:00 UTC (off by default:
+    # deleting data on a timer is a decision the privacy team takes, not a default).
+    retention_daily: bool = False
 
     @property
     def is_sqlite(self) -> bool:
@@ -108,6 +111,7 @@ def load_settings(root: Path, env: Mapping[str, str] | None = None) -> Settings:
         systems=_systems(data.get("systems", {}), root),
         jobs=_jobs(env.get("PRIVET_JOBS") or data.get("jobs", {}).get("mode", "inline")),
         crypto=_crypto(data["crypto"], root, path, env) if "crypto" in data else None,
+        retention_daily=_flag(data.get("retention", {}).get("daily", False), "[retention] daily"),
         mail=MailSettings(
             host=env.get("PRIVET_SMTP_HOST") or mail.get("host"),
             port=int(env.get("PRIVET_SMTP_PORT") or mail.get("port", 587)),
@@ -117,6 +121,12 @@ def load_settings(root: Path, env: Mapping[str, str] | None = None) -> Settings:
             from_address=mail.get("from_address", "privacy@localhost"),
         ),
     )
+
+
+def _flag(value: object, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise SettingsError(f"{name} must be true or false, not {value!r}")
+    return value
 
 
 def _jobs(mode: str) -> str:

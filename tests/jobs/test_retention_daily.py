@@ -1,0 +1,42 @@
+"""The daily retention job: off unless the workspace turns it on; on, it applies what is due and audits it."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from privet.jobs.queue import apply_retention_daily
+from privet.workspace.runtime import open_runtime
+from privet.workspace.settings import SettingsError
+from tests.retention.test_cli import company, rows
+
+
+def test_the_daily_sweep_does_nothing_unless_switched_on(tmp_path: Path) -> None:
+    ws, crm = company(tmp_path)
+    assert apply_retention_daily(ws) is None
+    assert len(rows(crm)) == 6
+
+
+def test_switched_on_it_applies_what_is_due_and_audits_it(tmp_path: Path) -> None:
+    ws, crm = company(tmp_path)
+    with (ws / "privet.toml").open("a") as f:
+        f.write("\n[retention]\ndaily = true\n")
+    summary = apply_retention_daily(ws)
+    assert summary is not None and not summary["failed"]
+    # Judged today: ann and fay were due long ago; bob's account is open; di has no jurisdiction (undecidable).
+    assert 1 not in rows(crm) and 6 not in rows(crm) and {2, 4} <= set(rows(crm))
+    rt = open_runtime(ws)
+    try:
+        [entry] = [e for e in rt.audit.entries() if e.action == "retention_applied"]
+    finally:
+        rt.close()
+    assert entry.actor == "system:daily-retention" and entry.payload["rows_changed"]["crm_db.customers"] >= 2
+
+
+def test_a_switch_that_is_not_true_or_false_is_refused(tmp_path: Path) -> None:
+    ws, _ = company(tmp_path)
+    with (ws / "privet.toml").open("a") as f:
+        f.write('\n[retention]\ndaily = "yes"\n')
+    with pytest.raises(SettingsError, match=r"\[retention\] daily must be true or false"):
+        apply_retention_daily(ws)

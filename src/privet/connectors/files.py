@@ -11,8 +11,10 @@ moved over it with `os.replace`, so a reader sees either the old file or the new
 Parquet files keep their Arrow schema, metadata and compression; CSV files are rewritten with every value read as
 text, so values nobody changed (leading zeros, dates, number formats) come back exactly as they were.
 
-Transactions are best-effort. Inside `transaction()` new files are only staged (later reads and changes inside
-the block see them); leaving the block normally moves them into place one by one, and an error discards them. So
+Transactions are best-effort. Inside `transaction()` changed tables wait in memory (so a delete and an update of
+one file cost one write) and are staged as new files when a read needs them or the block ends (later reads and
+changes inside the block see them); leaving the block normally moves them into place one by one, and an error
+discards them. Memory therefore holds the affected files of one transaction: keep batches to what fits. So
 a failure before the commit leaves every file untouched, but a crash during the commit can leave some files
 replaced and others not: each replacement is atomic, the set is not.
 """
@@ -27,6 +29,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 import duckdb
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -57,6 +60,9 @@ class FilesConnector:
         self.batch_size = batch_size
         self._db = duckdb.connect()
         self._staged: dict[Path, Path] | None = None  # original file -> its staged replacement
+        # Inside a transaction, changed tables wait in memory (original file -> table) until a read needs them on
+        # disk or the transaction ends: several changes to one file cost one write.
+        self._pending: dict[Path, pa.Table] | None = None
 
     def __repr__(self) -> str:
         return f"FilesConnector({self.name!r}, {str(self.root)!r}, format={self.format!r})"
@@ -83,6 +89,7 @@ class FilesConnector:
         self._check(collection, known, [field, *names])
         if not files or not values:
             return []
+        files = self._flushed(collection, files)
         projection = ", ".join(_quote(n) for n in names)
         query = f"SELECT {projection} FROM {self._reader()} WHERE {_quote(field)} IN (SELECT unnest(?))"
         rows: list[Row] = []
@@ -97,6 +104,7 @@ class FilesConnector:
         self._check(collection, known, [field])
         if not files or not values:
             return 0
+        files = self._flushed(collection, files)
         query = f"SELECT count(*) FROM {self._reader()} WHERE {_quote(field)} IN (SELECT unnest(?))"
         total = 0
         with self._failing(f"count {collection}"):
@@ -137,10 +145,10 @@ class FilesConnector:
         self._check(collection, known, [key_field, *values])
         if not files or not keys or not values:
             return 0
-        wanted = self._key_sets(keys)
+        matches = self._matcher(keys)
 
         def rewrite(table: Any) -> tuple[Any, int]:
-            hit = pc.is_in(table.column(key_field), value_set=wanted(table.column(key_field).type))
+            hit = matches(table.column(key_field))
             for column, value in values.items():
                 index = table.schema.get_field_index(column)
                 kind = table.schema.field(index).type
@@ -156,10 +164,10 @@ class FilesConnector:
         self._check(collection, known, [key_field])
         if not files or not keys:
             return 0
-        wanted = self._key_sets(keys)
+        matches = self._matcher(keys)
 
         def rewrite(table: Any) -> tuple[Any, int]:
-            doomed = pc.is_in(table.column(key_field), value_set=wanted(table.column(key_field).type))
+            doomed = matches(table.column(key_field))
             return table.filter(pc.invert(doomed)), int(pc.sum(doomed).as_py() or 0)
 
         return self._rewrite(collection, files, key_field, list(keys), rewrite)
@@ -171,16 +179,36 @@ class FilesConnector:
             yield
             return
         staged: dict[Path, Path] = {}
-        self._staged = staged
+        self._staged, self._pending = staged, {}
         try:
             yield
+            self._flush()
         except BaseException:
             for temporary in staged.values():
                 temporary.unlink(missing_ok=True)
             raise
         finally:
-            self._staged = None
+            self._staged, self._pending = None, None
         self._commit(staged)
+
+    def _flush(self) -> None:
+        """Write the tables waiting in memory to staged files beside their originals."""
+        assert self._staged is not None and self._pending is not None
+        for original, table in self._pending.items():
+            temporary = original.with_name(f".{original.name}.{uuid.uuid4().hex}.tmp")
+            self._write(table, temporary, like=original)
+            previous = self._staged.get(original)
+            self._staged[original] = temporary
+            if previous is not None:
+                previous.unlink(missing_ok=True)
+        self._pending.clear()
+
+    def _flushed(self, collection: str, files: list[Path]) -> list[Path]:
+        """The collection's files with every pending change on disk, for a query that reads them."""
+        if not self._pending:
+            return files
+        self._flush()
+        return self._files(collection) or []
 
     def close(self) -> None:
         self._db.close()
@@ -204,26 +232,25 @@ class FilesConnector:
     def _rewrite(self, collection: str, files: list[Path], key_field: str, keys: list[Any], change: Any) -> int:
         """Apply `change` (table -> (new table, rows affected)) to the files that hold one of `keys`."""
         with self.transaction(), self._failing(f"change {collection}"):
-            assert self._staged is not None
+            assert self._staged is not None and self._pending is not None
             originals = {staged: original for original, staged in self._staged.items()}
             current = {f: originals.get(f, f) for f in files}  # the file to read -> the file it replaces
-            affected = self._holding(list(current), key_field, keys)
+            waiting = {f for f, original in current.items() if original in self._pending}
+            affected = self._holding([f for f in current if f not in waiting], key_field, keys) | waiting
             total = 0
             for path in sorted(affected):
                 original = current[path]
-                table, count = change(self._read(path))
+                table = self._pending[original] if original in self._pending else self._read(path)
+                table, count = change(table)
                 if count:
-                    temporary = original.with_name(f".{original.name}.{uuid.uuid4().hex}.tmp")
-                    self._write(table, temporary, like=path)
-                    previous = self._staged.get(original)
-                    self._staged[original] = temporary
-                    if previous is not None:
-                        previous.unlink(missing_ok=True)
+                    self._pending[original] = table
                     total += count
             return total
 
     def _holding(self, files: list[Path], key_field: str, keys: list[Any]) -> set[Path]:
         """The files holding any of `keys`: one scan of the key column, the keys joined as an Arrow table."""
+        if not files:
+            return set()
         select = f"SELECT DISTINCT {_FILE} FROM {self._reader(raw=True)} WHERE {_quote(key_field)} IN"
         try:
             wanted = pa.table({"k": pa.array(self._keys(_distinct(keys)))})
@@ -278,16 +305,31 @@ class FilesConnector:
     def _keys(self, keys: Sequence[Any]) -> list[Any]:
         return [_text(k) for k in keys] if self.format == "csv" else list(keys)
 
-    def _key_sets(self, keys: Sequence[Any]) -> Any:
-        """The keys as an Arrow array of a file's key type, converted once per type across the files of a call."""
+    def _matcher(self, keys: Sequence[Any]) -> Any:
+        """column -> which of its rows hold one of `keys`, built once for every file of a call. Integer keys in a
+        range of up to 64 M values use a bitmap (one array index per row); others a hash set per key type."""
+        distinct = _distinct(keys)
+        bitmap: np.ndarray | None = None
+        low = 0
+        if self.format == "parquet" and distinct and all(type(k) is int for k in distinct):
+            low, high = min(distinct), max(distinct)
+            if high - low < 1 << 26:
+                bitmap = np.zeros(high - low + 1, dtype=bool)
+                bitmap[np.asarray(distinct, dtype=np.int64) - low] = True
         made: dict[Any, Any] = {}
 
-        def of(kind: Any) -> Any:
-            if kind not in made:
-                made[kind] = self._array(_distinct(keys), kind)
-            return made[kind]
+        def matches(column: Any) -> Any:
+            if bitmap is not None and pa.types.is_integer(column.type):
+                values = column.fill_null(low - 1).to_numpy(zero_copy_only=False).astype(np.int64) - low
+                inside = (values >= 0) & (values < len(bitmap))
+                hit = np.zeros(len(values), dtype=bool)
+                hit[inside] = bitmap[values[inside]]
+                return pa.array(hit)
+            if column.type not in made:
+                made[column.type] = self._array(distinct, column.type)
+            return pc.is_in(column, value_set=made[column.type])
 
-        return of
+        return matches
 
     def _array(self, values: Sequence[Any], kind: Any) -> Any:
         return pa.array(self._keys(values), type=kind)

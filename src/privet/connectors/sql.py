@@ -58,8 +58,9 @@ class SqlConnector:
         return f"SqlConnector({self.name!r}, {self._safe_url!r}, schema={self.schema!r})"
 
     def describe(self, collection: str) -> dict[str, Column] | None:
+        """The live columns, read once per connector: a connector lives for one request or one sweep, whose
+        schema check happens before any write."""
         with self._failing(f"describe {collection}"), self._connection() as conn:
-            self._tables.pop(collection, None)  # describe always looks at the live schema
             table = self._reflect(conn, collection)
             return None if table is None else {c.name: _column(c) for c in table.columns}
 
@@ -203,9 +204,17 @@ class SqlConnector:
             raise ConnectorError(f"{self.name}: {collection!r} is not a collection name")
         table = self._tables.get(collection)
         if table is None:
-            if not sa.inspect(conn).has_table(collection, schema=self.schema):
+            # Columns and the primary key only: full reflection (indexes, foreign keys, constraints, comments)
+            # costs several catalogue queries per table that privet never uses.
+            inspector = sa.inspect(conn)
+            if not inspector.has_table(collection, schema=self.schema):
                 return None
-            table = sa.Table(collection, sa.MetaData(), schema=self.schema, autoload_with=conn)
+            key = set(inspector.get_pk_constraint(collection, schema=self.schema).get("constrained_columns") or ())
+            columns = [
+                sa.Column(c["name"], c["type"], nullable=c.get("nullable", True), primary_key=c["name"] in key)
+                for c in inspector.get_columns(collection, schema=self.schema)
+            ]
+            table = sa.Table(collection, sa.MetaData(), *columns, schema=self.schema)
             self._tables[collection] = table
         return table
 

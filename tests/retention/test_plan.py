@@ -16,6 +16,7 @@ from privet.fulfilment.ports import Column, ColumnType
 from privet.manifest.model import Manifest
 from privet.manifest.processing import FinalAction
 from privet.retention import (
+    Fact,
     FactsError,
     Hold,
     HoldScope,
@@ -26,6 +27,9 @@ from privet.retention import (
     legal_holds_for,
     plan_retention,
 )
+from privet.retention.plan import manifest_facts
+from privet.retention.report import RetentionReport, report_lines
+from privet.retention.rules import TRIGGER_FACTS
 from privet.workspace.manifest_files import load_manifest
 from tests.conftest import REPO
 
@@ -167,3 +171,46 @@ def test_holds_become_erasure_holds_for_the_person_they_name() -> None:
     assert [h.key for h in got] == ["h-ann", "h-sys", "h-cat"]
     assert got[0].collections == () and got[2].categories == ("user.payment",)
     assert "orders_db.orders" in got[1].collections and "accounts_db.users" not in got[1].collections
+
+
+def test_the_reference_datasets_start_every_clock_where_they_declare_facts() -> None:
+    """Where a collection declares facts, each rule governing it finds a trigger and a jurisdiction; the collections
+    declaring none are children whose rows follow a parent row (the plan shows them undecidable, never due)."""
+    manifest = anker()
+    graph = build_graph(manifest.datasets)
+    facts = manifest_facts(manifest)
+    without = []
+    for key, rules in governing(manifest, graph).items():
+        if key not in facts:
+            without.append(key)
+            assert any(e.source != key for e in graph.incoming(key)), f"{key} is no child and declares no facts"
+            continue
+        assert Fact.JURISDICTION in facts[key], key
+        for rule in rules:
+            triggers = {TRIGGER_FACTS[t] for t in manifest.retention[rule].triggers}
+            assert triggers & set(facts[key]), (key, rule)
+    assert len(without) < len(facts)
+    assert {"accounts_db.users", "orders_db.orders", "devices_db.devices", "support_db.tickets",
+            "marketing_db.subscribers", "forum_db.members"} <= set(facts)  # fmt: skip
+
+
+def test_the_report_reads_as_lines_grouped_by_system_and_collection() -> None:
+    tables = generated(9, 400)
+    plan = plan_retention(anker(), FACTS, AS_OF, [hold(HoldScope.PERSON, "u7")])
+    report = sweep(plan, tables)
+    lines = report_lines(report, "Retention plan as of 2025-06-30")
+    assert lines[:3] == ["Retention plan as of 2025-06-30", "Legal holds in force: 1",
+                         "  hold-1 on person u7: warranty dispute (owner legal)"]  # fmt: skip
+    users = lines.index("anker_account: accounts_db.users")
+    telemetry = lines.index("device_cloud: devices_db.telemetry")
+    assert lines[telemetry + 1].split()[:3] == ["relationship", "undecidable", "400"]
+    assert lines[telemetry + 1].endswith("(the collection maps no column to relationship end or consent withdrawn, "
+                                         "which starts the clock)")  # fmt: skip
+    rows = [line for line in lines[users + 1 :] if line.startswith("  ") and not line.startswith("   ")]
+    assert any(" due_delete " in line and "limitation period 3 years" in line for line in rows[:12])
+    (totals,) = [line for line in lines if line.startswith("Totals: ")]
+    assert f"undecidable {report.totals()['undecidable']:,}" in totals
+    assert "  not swept: support_db.chats: not read" in lines
+    empty = report_lines(RetentionReport(plan.only("nonesuch"), ()), "nothing")
+    assert empty == ["nothing", "Legal holds in force: 1", "  hold-1 on person u7: warranty dispute (owner legal)",
+                     "Totals: no records read"]  # fmt: skip

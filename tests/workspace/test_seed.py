@@ -275,3 +275,24 @@ def test_any_manifest_can_be_seeded(manifest: Manifest, tmp_path: Path) -> None:
     conn.close()
     # The primary key is an email, so the shared address has nowhere to go.
     assert result.shared_collection is None and result.shared_rows == 0
+
+
+def test_end_dates_are_mostly_empty_for_relationships_and_mostly_set_for_work(seeded: SeedResult) -> None:
+    def share_set(collection: str, column: str) -> float:
+        values = [r[column] for r in table_rows(seeded, collection)]
+        return sum(v is not None for v in values) / len(values)
+
+    # Most people keep their account, subscription and devices: those ends are set for about a quarter of rows.
+    for collection, column in (("accounts_db.users", "closed_at"), ("marketing_db.subscribers", "unsubscribed_at"),
+                               ("devices_db.devices", "unbound_at"), ("forum_db.members", "left_at")):  # fmt: skip
+        assert 0.1 < share_set(collection, column) < 0.4, (collection, column)
+    # Most tickets are resolved, most chats over and most orders delivered; a few are still open.
+    for collection, column in (("support_db.tickets", "resolved_at"), ("support_db.chats", "ended_at"),
+                               ("orders_db.orders", "delivered_at")):  # fmt: skip
+        assert 0.7 < share_set(collection, column) < 0.98, (collection, column)
+    assert share_set("devices_db.devices", "last_seen_at") == 1.0  # not an end: always known
+
+
+def test_an_imprecise_location_is_the_persons_country(seeded: SeedResult) -> None:
+    countries = {r["country"] for r in table_rows(seeded, "analytics_events.events")}
+    assert countries <= {"US", "GB", "DE"} and len(countries) == 3

@@ -56,41 +56,10 @@ def _setup() -> Iterator[None]:
 
 
 def _print_report(report: RetentionReport, header: str) -> None:
-    from privet.retention.rules import Fact, RetentionState
+    from privet.retention.report import report_lines
 
-    out.print(header, markup=False)
-    holds = report.plan.holds
-    out.print(f"Legal holds in force: {len(holds)}" + ("" if holds else " (none)"), markup=False)
-    for hold in holds:
-        out.print(f"  {hold}", markup=False)
-    place = None
-    for row in report.rows():  # grouped by system and collection, one line per rule and state
-        if (row["system"], row["collection"]) != place:
-            place = (row["system"], row["collection"])
-            out.print(f"{row['system'] or '(no system)'}: {row['collection']}", markup=False)
-        examples = ", ".join(str(e) for e in row["examples"])
-        why = row.get("why") or (f"limitation period {row['limitation']}" if row.get("limitation") else "")
-        line = f"  {row['rule']:<20} {row['state']:<13} {row['count']:>12,}  e.g. {examples}"
-        out.print(line + (f"  ({why})" if why else ""), markup=False)
-    totals = {k: v for k, v in report.totals().items() if v}
-    out.print("Totals: " + (", ".join(f"{k} {v:,}" for k, v in totals.items()) or "no records read"), markup=False)
-    for r in report.results:
-        if r.error:
-            out.print(f"  not swept: {r.collection}: {r.error}", markup=False)
-        restricted = r.count(RetentionState.RESTRICTED)
-        scope = report.plan.scope(r.collection)
-        if restricted and not r.to_restrict and Fact.RESTRICTED not in scope.facts:
-            text = (f"  {r.collection}: {restricted:,} records are restricted to storage, and the table has no "
-                    "restriction flag column; the system must enforce it (or add privet_restricted)")  # fmt: skip
-            out.print(text, markup=False)
-        elif r.to_restrict:
-            out.print(f"  {r.collection}: {r.to_restrict:,} restricted records are not flagged yet", markup=False)
-    for key, why in report.plan.skipped.items():
-        out.print(f"  not swept: {key}: {why}", markup=False)
-    if report.plan.ungoverned:
-        out.print(f"  no retention rule governs: {', '.join(report.plan.ungoverned)}", markup=False)
-    for note in [*report.plan.notes, *(n for s in report.plan.scopes for n in s.notes)]:
-        out.print(f"  note: {note}", markup=False)
+    for line in report_lines(report, header):
+        out.print(line, markup=False)
 
 
 @retention_app.command("plan")

@@ -1,6 +1,7 @@
 """What a sweep found: tallies per collection, rule and state, with example keys, and the report of a plan.
 
 `evaluate_rows` is the reference path, one record at a time; the bulk engine produces the same tallies.
+`report_lines` is the report as people read it (the command line and the demo print it).
 """
 
 from __future__ import annotations
@@ -114,3 +115,37 @@ def evaluate_rows(
         for (state, rule, missing, lim), keys in groups.items()
     )
     return ScopeResult(scope.collection, tallies, to_restrict), evaluated
+
+
+def report_lines(report: RetentionReport, header: str) -> list[str]:
+    """The report as text: holds in force, one line per system, collection, rule and state, then what was not swept."""
+    lines = [header]
+    holds = report.plan.holds
+    lines.append(f"Legal holds in force: {len(holds)}" + ("" if holds else " (none)"))
+    lines += [f"  {hold}" for hold in holds]
+    place = None
+    for row in report.rows():  # grouped by system and collection, one line per rule and state
+        if (row["system"], row["collection"]) != place:
+            place = (row["system"], row["collection"])
+            lines.append(f"{row['system'] or '(no system)'}: {row['collection']}")
+        examples = ", ".join(str(e) for e in row["examples"])
+        why = row.get("why") or (f"limitation period {row['limitation']}" if row.get("limitation") else "")
+        line = f"  {row['rule']:<20} {row['state']:<13} {row['count']:>12,}  e.g. {examples}"
+        lines.append(line + (f"  ({why})" if why else ""))
+    totals = {k: v for k, v in report.totals().items() if v}
+    lines.append("Totals: " + (", ".join(f"{k} {v:,}" for k, v in totals.items()) or "no records read"))
+    for r in report.results:
+        if r.error:
+            lines.append(f"  not swept: {r.collection}: {r.error}")
+        restricted = r.count(RetentionState.RESTRICTED)
+        scope = report.plan.scope(r.collection)
+        if restricted and not r.to_restrict and Fact.RESTRICTED not in scope.facts:
+            lines.append(f"  {r.collection}: {restricted:,} records are restricted to storage, and the table has no "
+                         "restriction flag column; the system must enforce it (or add privet_restricted)")  # fmt: skip
+        elif r.to_restrict:
+            lines.append(f"  {r.collection}: {r.to_restrict:,} restricted records are not flagged yet")
+    lines += [f"  not swept: {key}: {why}" for key, why in report.plan.skipped.items()]
+    if report.plan.ungoverned:
+        lines.append(f"  no retention rule governs: {', '.join(report.plan.ungoverned)}")
+    lines += [f"  note: {note}" for note in [*report.plan.notes, *(n for s in report.plan.scopes for n in s.notes)]]
+    return lines

@@ -3,13 +3,15 @@
 1. Check the manifest and generate every document from it.
 2. Make a workspace (SQLite) and a small company of synthetic people in SQLite databases, one per system.
 3. Record choices and ask the policy engine, one decision at a time and over a file in bulk; make a de-identified
-   analytics export of the accounts through the manifest's `analytics` profile (refused, and said so, below k).
+   analytics export of the accounts through the manifest's `analytics` profile (refused, and said so, below k);
+   place a legal hold and plan retention over the company's databases as of today (planned, nothing changed).
 4. Take an access request and an erasure request from intake to their answers, against the company's databases.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import shutil
 import time
 from collections.abc import Callable
@@ -141,6 +143,7 @@ def _scenario(manifest_dir: Path, m: Manifest, output: Path, console: Console, p
         )
         _bulk(rt, company, output, console)
         deid_export(rt, output, console)
+        retention_plan(rt, output, console)
         _requests(rt, ann.email, bob.email, console)
     finally:
         rt.close()
@@ -217,6 +220,37 @@ def deid_export(rt: object, output: Path, console: Console) -> Path | None:
         f"{len(export.table.column_names)} columns; {report.after.describe()}",
         markup=False,
     )
+    return target
+
+
+HOLD_COLLECTION = "support_db.call_recordings"
+HOLD_REASON = "warranty dispute before a court: the recorded calls are evidence"
+
+
+def retention_plan(rt: object, output: Path, console: Console) -> Path:
+    """The retention plan of today over the company's databases, under one legal hold; printed and written as JSON.
+
+    Only plans: nothing is deleted, anonymised or flagged (that is `privet retention apply`)."""
+    from privet.fulfilment.graph import build_graph
+    from privet.retention.report import report_lines
+    from privet.retention.rules import HoldScope
+    from privet.store.holds import SqlHolds
+    from privet.workspace.retention import connectors, read_facts_file, sweep
+    from privet.workspace.runtime import Runtime
+
+    assert isinstance(rt, Runtime)
+    if HOLD_COLLECTION in build_graph(rt.manifest.datasets).collections:
+        hold = SqlHolds(rt.db).add(HoldScope.COLLECTION, HOLD_COLLECTION, HOLD_REASON, "legal", rt.now())
+        payload = {"scope": hold.scope.value, "target": hold.target, "reason": hold.reason, "owner": hold.owner}
+        rt.audit.record(rt.now(), "demo", "hold_added", f"hold:{hold.hold_id}", payload)
+    errors: dict[str, str] = {}
+    with connectors(rt, errors) as conns:
+        found = sweep(rt, conns, errors, rt.now().date(), None, read_facts_file(rt.settings.root, None))
+    target = output / "retention-plan.json"
+    write_atomic(target, json.dumps(found.report.as_json(), indent=2, default=str) + "\n")
+    header = f"retention plan as of {found.plan.as_of.isoformat()} (nothing was changed), written to {target}:"
+    for line in report_lines(found.report, header):
+        console.print(f"   {line}", markup=False)
     return target
 
 

@@ -15,6 +15,9 @@
   device IDs; identities a collection mints as its primary key (an order ID, a device serial) are reused wherever
   another collection carries that identity; a reference column takes its values from the rows it references, so
   collections are filled parents first;
+- a timestamp named for an end is often empty, the end not having come: three in four accounts are open, subscribers
+  subscribed and devices bound (``closed_at``, ``unsubscribed_at``, ``unbound_at`` ...), while most tickets, chats and
+  orders are over (``resolved_at``, ``ended_at``, ``delivered_at`` ...);
 - one shared address (``info@example.com``) fills `shared_rows` rows of the first collection that takes an email
   and references nothing, to exercise the "shared identity stops for review" guard.
 
@@ -449,6 +452,7 @@ _TEXT: Sequence[tuple[str, Callable[[_Context], Any]]] = (
     ("user.contact.address.country", lambda c: c.person.country),
     ("user.contact.address", lambda c: f"{c.person.street}, {c.person.postcode} {c.person.city}, {c.person.country}"),
     ("user.demographic.date_of_birth", lambda c: c.person.dob.isoformat()),
+    ("user.location.imprecise", lambda c: c.person.country),
     ("user.demographic.gender", lambda c: c.rng.choice(("female", "male", "diverse", "undisclosed"))),
     ("user.demographic.language", lambda c: c.person.language),
     ("user.workplace", lambda c: c.person.company),
@@ -508,6 +512,22 @@ def _best(categories: Sequence[str], table: Sequence[tuple[str, Any]]) -> Any:
     return None if best is None else best[1]
 
 
+# A timestamp named for an end is empty while the end has not come. Most people have not closed their account,
+# unsubscribed or unbound their device; most orders have arrived and most tickets and chats are over.
+_RELATIONSHIP_ENDS = ("closed", "cancelled", "deleted", "removed", "unbound", "uninstalled", "unlinked",
+                      "unsubscribed", "opted_out", "withdrawn", "left")  # fmt: skip
+_WORK_ENDS = ("ended", "resolved", "delivered", "completed", "concluded", "finished")
+
+
+def _ended_share(name: str) -> float | None:
+    """The share of rows whose end-named timestamp is set; None for other timestamps (always set)."""
+    if name.startswith(_RELATIONSHIP_ENDS):
+        return 0.25
+    if name.startswith(_WORK_ENDS):
+        return 0.85
+    return None
+
+
 def _maker(column: _Column, table: _Table) -> Callable[[_Context], Any]:
     """The value of a plain (not key, identity or reference) column, in the form SQLite stores."""
     kind, cats, name = column.data_type, column.categories, column.name.rsplit(".", 1)[-1]
@@ -526,8 +546,9 @@ def _maker(column: _Column, table: _Table) -> Callable[[_Context], Any]:
             return lambda c: c.person.dob.isoformat()
         return lambda c: _when(c.rng)[:10]
     if kind in ("timestamp", "datetime"):
-        if name.startswith(("closed", "ended", "cancelled", "deleted")):  # an end that most people have not reached
-            return lambda c: _when(c.rng) if c.rng.random() < 0.25 else None
+        share = _ended_share(name)
+        if share is not None:
+            return lambda c: _when(c.rng) if c.rng.random() < share else None
         return lambda c: _when(c.rng)
     if kind in ("binary", "bytes"):
         return lambda c: c.rng.randbytes(64)

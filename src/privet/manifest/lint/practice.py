@@ -346,3 +346,43 @@ def minors_no_sale(ctx: LintContext) -> Iterator[Finding]:
                 f"activity {key} processes children's data ({', '.join(minors + child_data)}) for sale or targeted ads",
                 "children's data belongs in activities that neither sell nor target ads",
             )
+
+
+@rule("L013", "fact-columns", "A retention fact must name a column the collection declares, so it is read and checked.")
+def fact_columns(ctx: LintContext) -> Iterator[Finding]:
+    for dkey, dataset in ctx.manifest.datasets.items():
+        for ckey, coll in dataset.collections.items():
+            for fact, column in coll.facts.items():
+                if column not in coll.fields:
+                    yield Finding(
+                        ("datasets", dkey, "collections", ckey, "facts", fact.value),
+                        f"{dkey}.{ckey}: fact {fact.value} names column {column}, which the collection does not list",
+                        f"add {column} to the collection's fields (with its data_type), or name another column",
+                    )
+
+
+@rule(
+    "L014",
+    "retention-facts",
+    "A retention rule can only be enforced where some data tells when its clock starts.",
+)
+def retention_facts(ctx: LintContext) -> Iterator[Finding]:
+    m = ctx.manifest
+    declared: dict[str, set[str]] = {}  # system -> facts its collections declare
+    for dataset in m.datasets.values():
+        for coll in dataset.collections.values():
+            declared.setdefault(dataset.system or "", set()).update(f.value for f in coll.facts)
+    for key, act in m.activities.items():
+        rule_ = m.retention.get(act.retention or "")
+        if rule_ is None:
+            continue
+        starts = {t.value for t in rule_.triggers}
+        for system in act.systems:
+            if system in declared and not starts & declared[system]:
+                yield Finding(
+                    ("activities", key, "retention"),
+                    f"retention rule {act.retention} of {key} starts its clock at {' or '.join(sorted(starts))}, "
+                    f"and no collection of system {system} says which column holds it",
+                    "add facts: {" + f"{sorted(starts)[0]}: COLUMN" + "} to the collections of that system",
+                    Severity.WARNING,
+                )

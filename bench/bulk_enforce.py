@@ -1,15 +1,22 @@
 """Bulk enforcement: 10M events against 1M subjects, privet's plan beside plain DuckDB joins, one run.
 
-    .venv/bin/python bench/bulk_enforce.py [--events 10000000] [--subjects 1000000]
+    .venv/bin/python bench/bulk_enforce.py [--events 10000000] [--subjects 1000000] [--rounds 3]
 
-Every method reads the same Parquet file and materialises its result as an Arrow table in memory.
-Each runs in a fresh process so its peak memory is its own.
+Every method reads the same Parquet file and materialises the same rows as an Arrow table in memory (checked:
+row count and column sums agree). Each run is a fresh process, so its peak memory is its own. Rounds run every
+method once, in turn, so a busy machine slows both sides alike; the ratio is taken within each round.
+DuckDB gets its best forms: a semi-join, IN, and an inner join on the (unique) allowed keys as a DuckDB table,
+on as many threads as the machine has cores; privet runs on as many threads too.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
+import pickle
+import resource
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -21,6 +28,7 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 import pyarrow as pa  # noqa: E402
+import pyarrow.compute as pc  # noqa: E402
 import pyarrow.parquet as pq  # noqa: E402
 from bench.common import peak_mib  # noqa: E402
 
@@ -62,97 +70,141 @@ def _plan(folder: Path):  # type: ignore[no-untyped-def]
     return plan, index, time.perf_counter() - started
 
 
-def run(method: str, folder: Path) -> dict[str, float]:
+def _load(folder: Path):  # type: ignore[no-untyped-def]
+    with (folder / "plan.pickle").open("rb") as f:
+        return pickle.load(f)
+
+
+def _cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _check(out: pa.Table) -> str:
+    """Same rows out, whatever their order: the count and two column sums."""
+    return f"{out.num_rows}:{pc.sum(out.column('ts')).as_py()}:{pc.sum(out.column('ip')).as_py()}"
+
+
+DUCKDB = {
+    "duckdb-semi-join": "SELECT e.* FROM {src} e SEMI JOIN allowed a USING (user_id)",
+    "duckdb-in": "SELECT * FROM {src} WHERE user_id IN (SELECT user_id FROM allowed)",
+    # The allowed keys are unique, so an inner join keeps each event at most once: the same rows.
+    "duckdb-join": "SELECT e.* FROM {src} e JOIN allowed a USING (user_id)",
+}
+
+
+def run(method: str, folder: Path) -> dict[str, float | str]:
     events = folder / "events.parquet"
-    compile_s = 0.0
-    if method == "privet":
-        from privet.engines.enforce import enforce_parquet
-
-        plan, index, compile_s = _plan(folder)
-        started = time.perf_counter()
-        out, _ = enforce_parquet(plan, index, events, threads=2)
-        rows = out.num_rows
-    elif method == "privet-in-memory":
-        from privet.engines.enforce import enforce_table
-
-        plan, index, compile_s = _plan(folder)
-        table = pq.read_table(events)
-        started = time.perf_counter()
-        out, _ = enforce_table(plan, index, table, threads=2)
-        rows = out.num_rows
-    elif method == "python-loop":
-        plan, index, compile_s = _plan(folder)
+    plan, index = _load(folder)
+    threads = os.cpu_count() or 1
+    if method == "python-loop":
+        whole = pq.ParquetFile(events).metadata.num_rows
         table = pq.read_table(events).slice(0, 1_000_000)
         allowed = {int(k): bool(plan.rows[p]) for k, p in zip(index.keys.to_numpy(), index.profiles, strict=True)}
         default = plan.rows[plan.unknown_profile]
-        started = time.perf_counter()
+        cpu, started = _cpu(), time.perf_counter()
         kept = [r for r in table.to_pylist() if allowed.get(r["user_id"], default)]
-        rows = len(kept)
-        elapsed = (time.perf_counter() - started) * 10  # scaled to 10x the rows measured
-        return {"seconds": elapsed, "rows": rows * 10, "compile_s": compile_s, "peak_mib": peak_mib()}
+        scale = whole / table.num_rows  # scaled to the whole file from the rows measured
+        seconds, cpu = (time.perf_counter() - started) * scale, (_cpu() - cpu) * scale
+        return {"seconds": seconds, "cpu_s": cpu, "rows": round(len(kept) * scale), "check": "", "peak_mib": peak_mib()}
+    in_memory = method.endswith("-in-memory")
+    table = pq.read_table(events) if in_memory else None
+    if method.startswith("privet"):
+        from privet.engines.enforce import enforce_parquet, enforce_table
+
+        cpu, started = _cpu(), time.perf_counter()
+        if table is not None:
+            out, _ = enforce_table(plan, index, table, threads=threads)
+        else:
+            out, _ = enforce_parquet(plan, index, events, threads=threads)
     else:
         import duckdb
 
-        plan, index, compile_s = _plan(folder)
-        allowed_profiles = np.array(plan.rows)
-        keys = index.keys.to_numpy()
-        mask = allowed_profiles[index.profiles]
-        con = duckdb.connect()
-        con.register("allowed", pa.table({"user_id": keys[mask]}))
-        con.register("denied", pa.table({"user_id": keys[~mask]}))
-        con.register("events_mem", pq.read_table(events))
-        query = {
-            "duckdb-semi-in-memory": "SELECT e.* FROM events_mem e SEMI JOIN allowed a USING (user_id)",
-            # Unknown people are denied too (their profile says so), so the allow-set semi-join is exact.
-            "duckdb-semi-join": f"SELECT e.* FROM read_parquet('{events}') e SEMI JOIN allowed a USING (user_id)",
-            "duckdb-anti-join": f"SELECT e.* FROM read_parquet('{events}') e ANTI JOIN denied d USING (user_id) "
-            f"WHERE e.user_id < {len(keys)}",
-        }[method]
-        started = time.perf_counter()
-        rows = con.sql(query).to_arrow_table().num_rows
-    return {"seconds": time.perf_counter() - started, "rows": rows, "compile_s": compile_s, "peak_mib": peak_mib()}
+        mask = np.array(plan.rows)[index.profiles]
+        con = duckdb.connect(config={"threads": threads})
+        con.register("allowed_arrow", pa.table({"user_id": index.keys.to_numpy()[mask]}))
+        con.execute("CREATE TABLE allowed AS SELECT * FROM allowed_arrow")
+        if table is not None:
+            con.register("events_mem", table)
+        query = DUCKDB[method.removesuffix("-in-memory")].format(
+            src="events_mem" if in_memory else f"read_parquet('{events}')"
+        )
+        cpu, started = _cpu(), time.perf_counter()
+        out = con.sql(query).to_arrow_table()
+    seconds, cpu = time.perf_counter() - started, _cpu() - cpu
+    return {"seconds": seconds, "cpu_s": cpu, "rows": out.num_rows, "check": _check(out), "peak_mib": peak_mib()}
+
+
+def prepare(folder: Path, events: int, subjects: int) -> dict[str, float]:
+    """The files and the pickled plan and index, in a process of their own: a child process's peak memory
+    counts its parent's from before the exec, so the parent stays small."""
+    generate(folder, events, subjects)
+    plan, index, compile_s = _plan(folder)
+    with (folder / "plan.pickle").open("wb") as f:
+        pickle.dump((plan, index), f)
+    return {"compile_s": compile_s}
+
+
+def _worker(method: str, folder: Path, args: argparse.Namespace) -> dict[str, float | str]:
+    command = [sys.executable, __file__, "--worker", method, str(folder), "--events", str(args.events),
+               "--subjects", str(args.subjects)]  # fmt: skip
+    res = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
+    if res.returncode:
+        raise SystemExit(res.stderr)
+    result: dict[str, float | str] = json.loads(res.stdout)
+    return result
+
+
+FROM_PARQUET = ("duckdb-semi-join", "duckdb-in", "duckdb-join", "privet")
+IN_MEMORY = ("duckdb-semi-join-in-memory", "duckdb-join-in-memory", "privet-in-memory")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--events", type=int, default=10_000_000)
     parser.add_argument("--subjects", type=int, default=1_000_000)
+    parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--worker", nargs=2)
     args = parser.parse_args()
     if args.worker:
         method, folder = args.worker
-        print(json.dumps(run(method, Path(folder))))
+        print(json.dumps(prepare(Path(folder), args.events, args.subjects) if method == "prepare"
+                         else run(method, Path(folder))))  # fmt: skip
         return
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
-        generate(folder, args.events, args.subjects)
-        print(f"# .venv/bin/python bench/bulk_enforce.py --events {args.events} --subjects {args.subjects}")
-        print(f"{'method':<20} {'rows out':>11} {'seconds':>8} {'M rows/s':>9} {'compile s':>10} {'peak MiB':>9}")
-        results = {}
-        methods = ("duckdb-semi-join", "duckdb-anti-join", "privet", "duckdb-semi-in-memory", "privet-in-memory",
-                   "python-loop")  # fmt: skip
-        for method in methods:
-            best = None
-            for _ in range(2):
-                res = subprocess.run([sys.executable, __file__, "--worker", method, str(folder)],
-                                     capture_output=True, text=True, cwd=ROOT)  # fmt: skip
-                if res.returncode:
-                    raise SystemExit(res.stderr)
-                r = json.loads(res.stdout)
-                best = r if best is None or r["seconds"] < best["seconds"] else best
-            assert best is not None
-            results[method] = best
-            rate = args.events / best["seconds"] / 1e6
+        compile_s = float(_worker("prepare", folder, args)["compile_s"])
+        print(f"# .venv/bin/python bench/bulk_enforce.py --events {args.events} --subjects {args.subjects} "
+              f"--rounds {args.rounds}   ({os.cpu_count()} cores, load {os.getloadavg()[0]:.1f} at start)")  # fmt: skip
+        runs: dict[str, list[dict[str, float | str]]] = {}
+        ratios: dict[str, list[float]] = {"from Parquet": [], "in memory": []}
+        for round_ in range(args.rounds):
+            methods = FROM_PARQUET + IN_MEMORY + (("python-loop",) if round_ == 0 else ())
+            got = {}
+            for method in methods:
+                got[method] = _worker(method, folder, args)
+                runs.setdefault(method, []).append(got[method])
+            checks = {str(r["check"]) for m, r in got.items() if m != "python-loop"}
+            assert len(checks) == 1, f"methods disagree on the output: {checks}"
+            for label, group in (("from Parquet", FROM_PARQUET), ("in memory", IN_MEMORY)):
+                duck = min(float(got[m]["seconds"]) for m in group if m.startswith("duckdb"))
+                ratios[label].append(duck / float(got[group[-1]]["seconds"]))
+        print(f"{'method':<27} {'rows out':>11} {'best s':>7} {'median s':>8} {'M rows/s':>9} {'CPU s':>6} "
+              f"{'peak MiB':>9}")  # fmt: skip
+        for method, results in runs.items():
+            seconds = sorted(float(r["seconds"]) for r in results)
+            best = min(results, key=lambda r: float(r["seconds"]))
             print(
-                f"{method:<20} {int(best['rows']):>11,} {best['seconds']:>8.2f} {rate:>9.1f} "
-                f"{best['compile_s']:>10.2f} {best['peak_mib']:>9.0f}"
+                f"{method:<27} {int(best['rows']):>11,} {seconds[0]:>7.2f} {statistics.median(seconds):>8.2f} "
+                f"{args.events / seconds[0] / 1e6:>9.1f} {min(float(r['cpu_s']) for r in results):>6.2f} "
+                f"{max(float(r['peak_mib']) for r in results):>9.0f}"
             )
-        duck = min(results["duckdb-semi-join"]["seconds"], results["duckdb-anti-join"]["seconds"])
-        ratio = duck / results["privet"]["seconds"]
-        print(f"from Parquet: privet / best DuckDB join, rows per second: {ratio:.2f}x (target >= 1.5x)")
-        ratio = results["duckdb-semi-in-memory"]["seconds"] / results["privet-in-memory"]["seconds"]
-        print(f"in memory (Arrow tables loaded): privet / DuckDB semi-join: {ratio:.2f}x")
-        print("(compile s: building the subject->profile index and the plan from 1M subjects, once per run)")
+        for label, values in ratios.items():
+            shown = ", ".join(f"{v:.2f}" for v in values)
+            print(f"{label}: privet / best DuckDB form, rows per second, per round: {shown}; "
+                  f"median {statistics.median(values):.2f}x (target >= 1.5x)")  # fmt: skip
+        print(f"(building the subject->profile index and the plan from {args.subjects:,} subjects: {compile_s:.2f} s, "
+              "once, shared by every run)")  # fmt: skip
 
 
 if __name__ == "__main__":

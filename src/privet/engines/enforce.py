@@ -51,19 +51,33 @@ class Summary:
 
 @dataclass
 class _Compiled:
-    rows: np.ndarray  # bool per profile
     row_rules: list[str]
     masks: dict[str, np.ndarray]  # partially allowed column -> bool per profile
     col_rules: dict[str, list[str]]
     keep: list[str]  # output columns in input order
-    _lut: np.ndarray | None = None
+    schema: pa.Schema  # of the output
+    # Profiles renumbered so that the allowed ones come first: a row is kept when its code is below `allowed`,
+    # one comparison instead of a second lookup per row.
+    profile_of: np.ndarray  # code -> profile
+    code_of: np.ndarray  # profile -> code
+    allowed: int
+    _dense_codes: np.ndarray | None = None
 
-    def allowed_lut(self, index: SubjectIndex) -> np.ndarray:
-        """May each dense slot's subject be used: one gather per row instead of two."""
-        if self._lut is None:
+    def dense_codes(self, index: SubjectIndex) -> np.ndarray:
+        """The subject index's dense table in codes instead of profiles, built once per enforcement."""
+        if self._dense_codes is None:
             assert index.dense is not None
-            self._lut = self.rows[index.dense]
-        return self._lut
+            self._dense_codes = self.code_of[index.dense]
+        return self._dense_codes
+
+
+@dataclass
+class _Selection:
+    """Which rows of a batch survive, and which of their cells are nulled."""
+
+    positions: pa.Array | None  # rows kept, in order; None when every row is
+    kept: int
+    validity: dict[str, pa.Array]  # column -> per kept row, may the cell be shown (only columns with a cell nulled)
 
 
 def _check_index(plan: BulkPlan, index: SubjectIndex) -> None:
@@ -90,12 +104,23 @@ def _compile(plan: BulkPlan, schema: pa.Schema) -> _Compiled:
             "them free of personal data (--passthrough COLUMN)"
         )
     dropped = {c.name for c in plan.columns if c.drop}
+    keep = [n for n in names if n not in dropped]
+    rows = np.array(plan.rows, dtype=bool)
+    profile_of = np.concatenate([np.flatnonzero(rows), np.flatnonzero(~rows)])
+    code_of = np.empty(len(rows), dtype=np.uint8 if len(rows) <= 256 else np.int32)
+    code_of[profile_of] = np.arange(len(rows))
+    masks = {c.name: np.array(c.allowed, dtype=bool) for c in plan.columns if not c.drop and not c.keep_all}
+    # A column declared without nulls gets some when cells are nulled.
+    fields = [schema.field(n).with_nullable(True) if n in masks else schema.field(n) for n in keep]
     return _Compiled(
-        rows=np.array(plan.rows, dtype=bool),
         row_rules=[d.rule.value for d in plan.row_decisions],
-        masks={c.name: np.array(c.allowed, dtype=bool) for c in plan.columns if not c.drop and not c.keep_all},
+        masks=masks,
         col_rules={c.name: [d.rule.value for d in c.decisions] for c in plan.columns},
-        keep=[n for n in names if n not in dropped],
+        keep=keep,
+        schema=pa.schema(fields, metadata=schema.metadata),
+        profile_of=profile_of,
+        code_of=code_of,
+        allowed=int(rows.sum()),
     )
 
 
@@ -110,36 +135,54 @@ def _batches(path: Path, batch_rows: int) -> tuple[pa.Schema, Iterator[pa.Record
     raise EnforceError(f"{path}: input must be .parquet or .csv")
 
 
+def _codes(compiled: _Compiled, index: SubjectIndex, subject: pa.Array | pa.ChunkedArray) -> np.ndarray:
+    """Each row's subject as a code (see `_Compiled`): one gather from the dense table for integer identifiers."""
+    if isinstance(subject, pa.ChunkedArray):
+        subject = subject.chunk(0) if subject.num_chunks == 1 else subject.combine_chunks()
+    slots = index.slots(subject)
+    if slots is not None:
+        return np.take(compiled.dense_codes(index), slots)
+    return np.take(compiled.code_of, index.lookup(subject))
+
+
+def _select(compiled: _Compiled, codes: np.ndarray, summary: Summary) -> _Selection:
+    """Count every row under its reason and decide what stays. `summary` is the caller's own (one per thread)."""
+    allowed = compiled.allowed
+    counts = np.bincount(codes, minlength=len(compiled.profile_of))
+    for code in np.flatnonzero(counts[allowed:]) + allowed:
+        summary.rows_dropped[compiled.row_rules[compiled.profile_of[code]]] += int(counts[code])
+    kept = int(counts[:allowed].sum())
+    positions = None if kept == len(codes) else np.flatnonzero(codes < allowed)
+    if positions is not None and len(codes) < 1 << 31:
+        positions = positions.astype(np.int32)  # half the index bytes for every column taken
+    validity = {}
+    for name, mask in compiled.masks.items():
+        per_rule = summary.cells_nulled.setdefault(name, Counter())
+        hidden = [c for c in np.flatnonzero(counts[:allowed]) if not mask[compiled.profile_of[c]]]
+        for code in hidden:
+            per_rule[compiled.col_rules[name][compiled.profile_of[code]]] += int(counts[code])
+        if hidden:
+            kept_codes = codes if positions is None else np.take(codes, positions)
+            validity[name] = pa.array(np.take(mask[compiled.profile_of], kept_codes))
+    summary.rows_in += len(codes)
+    summary.rows_out += kept
+    return _Selection(None if positions is None else pa.array(positions), kept, validity)
+
+
+def _take(selection: _Selection, name: str, column: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
+    # The positions come from flatnonzero over this batch, so they are in bounds: no check per column.
+    kept = column if selection.positions is None else pc.take(column, selection.positions, boundscheck=False)
+    validity = selection.validity.get(name)
+    return kept if validity is None else pc.if_else(validity, kept, pa.nulls(len(kept), kept.type))
+
+
 def apply_batch(plan: BulkPlan, compiled: _Compiled, index: SubjectIndex, batch: pa.RecordBatch | pa.Table,
                 summary: Summary) -> pa.Table:  # fmt: skip
     """The plan applied to one batch. `summary` is only updated here, so batches may run on several threads
     as long as each has its own Summary (merged afterwards)."""
-    subject = batch.column(plan.subject_column)
-    chunk = subject.combine_chunks() if isinstance(subject, pa.ChunkedArray) else subject
-    slots = index.slots(chunk)
-    if slots is not None and index.dense is not None:
-        profiles = np.take(index.dense, slots)
-        row_ok = np.take(compiled.allowed_lut(index), slots)
-    else:
-        profiles = index.lookup(chunk)
-        row_ok = compiled.rows[profiles]
-    per_profile = np.bincount(profiles, minlength=len(compiled.rows))
-    for p in np.flatnonzero(per_profile * ~compiled.rows):
-        summary.rows_dropped[compiled.row_rules[p]] += int(per_profile[p])
-    filtered = batch.filter(pa.array(row_ok)).select(compiled.keep)
-    if compiled.masks:
-        kept_profiles = profiles[row_ok]
-        kept_counts = np.bincount(kept_profiles, minlength=len(compiled.rows))
-        for name, mask in compiled.masks.items():
-            per_rule = summary.cells_nulled.setdefault(name, Counter())
-            for p in np.flatnonzero(kept_counts * ~mask):
-                per_rule[compiled.col_rules[name][p]] += int(kept_counts[p])
-            column = filtered.column(name)
-            cleaned = pc.if_else(pa.array(mask[kept_profiles]), column, pa.nulls(len(column), column.type))
-            filtered = filtered.set_column(filtered.schema.get_field_index(name), name, cleaned)
-    summary.rows_in += batch.num_rows
-    summary.rows_out += filtered.num_rows
-    return pa.table(filtered) if isinstance(filtered, pa.RecordBatch) else filtered
+    selection = _select(compiled, _codes(compiled, index, batch.column(plan.subject_column)), summary)
+    columns = [_take(selection, name, batch.column(name)) for name in compiled.keep]
+    return pa.Table.from_arrays(columns, schema=compiled.schema)
 
 
 def enforce_table(plan: BulkPlan, index: SubjectIndex, table: pa.Table, threads: int = 2) -> tuple[pa.Table, Summary]:
@@ -147,30 +190,47 @@ def enforce_table(plan: BulkPlan, index: SubjectIndex, table: pa.Table, threads:
     _check_index(plan, index)
     compiled = _compile(plan, table.schema)
     parts = table.to_batches(max_chunksize=BATCH_ROWS)
-    return _parallel(plan, compiled, index, table.schema, len(parts), lambda i: parts[i], threads)
+
+    def one(i: int, summary: Summary) -> pa.Table:
+        return apply_batch(plan, compiled, index, parts[i], summary)
+
+    return _parallel(plan, compiled, index, len(parts), one, threads)
 
 
 def enforce_parquet(plan: BulkPlan, index: SubjectIndex, source: Path, threads: int = 2) -> tuple[pa.Table, Summary]:
-    """Read and enforce a Parquet file row group by row group on `threads` threads; the result in order."""
+    """Read and enforce a Parquet file row group by row group on `threads` threads; the result in order.
+
+    Each row group's subject column is read and decided first; the other columns are decoded only when some
+    row survives, and taken only when some row does not."""
     _check_index(plan, index)
     pf = pq.ParquetFile(source)
     compiled = _compile(plan, pf.schema_arrow)
+    rest = [n for n in compiled.keep if n != plan.subject_column]
 
-    def read(group: int) -> pa.Table:
-        return pq.ParquetFile(source).read_row_group(group, use_threads=False)
+    def one(group: int, summary: Summary) -> pa.Table:
+        reader = pq.ParquetFile(source, metadata=pf.metadata)
+        subject = reader.read_row_group(group, columns=[plan.subject_column], use_threads=False).column(0)
+        selection = _select(compiled, _codes(compiled, index, subject), summary)
+        if not selection.kept:
+            return compiled.schema.empty_table()
+        read = reader.read_row_group(group, columns=rest, use_threads=False)
+        columns = [subject if name == plan.subject_column else read.column(name) for name in compiled.keep]
+        taken = [_take(selection, name, column) for name, column in zip(compiled.keep, columns, strict=True)]
+        return pa.Table.from_arrays(taken, schema=compiled.schema)
 
-    return _parallel(plan, compiled, index, pf.schema_arrow, pf.num_row_groups, read, threads)
+    return _parallel(plan, compiled, index, pf.num_row_groups, one, threads)
 
 
-def _parallel(plan: BulkPlan, compiled: _Compiled, index: SubjectIndex, schema: pa.Schema, parts: int,
-              read: Callable[[int], pa.Table | pa.RecordBatch], threads: int) -> tuple[pa.Table, Summary]:  # fmt: skip
-    """Each part read and enforced on a worker thread (NumPy and Arrow release the GIL); results in order."""
+def _parallel(plan: BulkPlan, compiled: _Compiled, index: SubjectIndex, parts: int,
+              work: Callable[[int, Summary], pa.Table], threads: int) -> tuple[pa.Table, Summary]:  # fmt: skip
+    """Each part enforced on a worker thread (NumPy and Arrow release the GIL), with its own Summary; results in
+    order."""
     if index.dense is not None:
-        compiled.allowed_lut(index)  # built once, before the threads share it
+        compiled.dense_codes(index)  # built once, before the threads share it
 
     def one(i: int) -> tuple[pa.Table, Summary]:
         part = Summary()
-        return apply_batch(plan, compiled, index, read(i), part), part
+        return work(i, part), part
 
     with ThreadPoolExecutor(max_workers=threads) as pool:
         results = list(pool.map(one, range(parts)))
@@ -178,8 +238,7 @@ def _parallel(plan: BulkPlan, compiled: _Compiled, index: SubjectIndex, schema: 
     _note_dropped_columns(plan, summary)
     for _, part in results:
         summary.merge(part)
-    out_schema = pa.schema([schema.field(n) for n in compiled.keep])
-    return (pa.concat_tables([t for t, _ in results]) if results else out_schema.empty_table()), summary
+    return (pa.concat_tables([t for t, _ in results]) if results else compiled.schema.empty_table()), summary
 
 
 def _note_dropped_columns(plan: BulkPlan, summary: Summary) -> None:
@@ -194,7 +253,7 @@ def enforce_file(plan: BulkPlan, index: SubjectIndex, source: Path, target: Path
     _check_index(plan, index)
     schema, batches = _batches(source, batch_rows)
     compiled = _compile(plan, schema)
-    out_schema = pa.schema([schema.field(n) for n in compiled.keep])
+    out_schema = compiled.schema
     summary = Summary()
     _note_dropped_columns(plan, summary)
     target.parent.mkdir(parents=True, exist_ok=True)

@@ -51,7 +51,8 @@ class SubjectIndex:
             chunk = chunk.fill_null(-1)
         values = chunk.to_numpy(zero_copy_only=False).astype(np.int64, copy=False)
         # Negative values (nulls) become huge as unsigned, so one minimum sends every outsider to the last slot.
-        slots: np.ndarray = np.minimum(values.view(np.uint64), np.uint64(len(self.dense) - 1))
+        # Every slot then fits a signed index, which NumPy's gathers take without a conversion.
+        slots: np.ndarray = np.minimum(values.view(np.uint64), np.uint64(len(self.dense) - 1)).view(np.int64)
         return slots
 
     def _lookup_chunk(self, chunk: pa.Array) -> np.ndarray:

@@ -10,7 +10,6 @@ import logging
 import os
 from functools import cache
 from pathlib import Path
-from typing import Any
 
 from huey import Huey, RedisHuey, SqliteHuey, crontab
 
@@ -75,25 +74,10 @@ def deliver_outbox() -> int:
 @huey.periodic_task(crontab(hour="3", minute="0"))
 def retention_daily() -> int:
     """The daily retention sweep, where the workspace turns it on ([retention] daily = true)."""
-    summary = apply_retention_daily(workspace_root())
+    from privet.workspace.retention import apply_daily
+
+    summary = apply_daily(workspace_root())
     return 0 if summary is None else sum(summary["rows_changed"].values())
-
-
-def apply_retention_daily(root: Path) -> dict[str, Any] | None:
-    """Apply what retention makes due today (resuming an unfinished run first); None when it is switched off."""
-    from privet.workspace import retention
-    from privet.workspace.runtime import open_runtime
-
-    rt = open_runtime(root)
-    try:
-        if not rt.settings.retention_daily:
-            return None
-        summary = retention.apply(rt, actor="system:daily-retention", notify=log.info)
-        if summary and summary["failed"]:
-            log.warning("retention stopped: %s; the next run resumes it", summary["failed"])
-        return summary
-    finally:
-        rt.close()
 
 
 @huey.on_startup()

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import logging
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -34,6 +35,8 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from privet.workspace.runtime import Runtime
+
+log = logging.getLogger("privet.retention")
 
 FACTS_FILE = "retention_facts.yml"
 DEFAULT_BATCH = 50_000
@@ -171,6 +174,22 @@ def apply(
                                   sum(summary["rows_changed"].values()), None if finished else "not finished",
                                   detail=detail), rt.now())  # fmt: skip
     return summary
+
+
+def apply_daily(root: Path) -> dict[str, Any] | None:
+    """The daily job: apply what is due today (resuming an unfinished run first); None when switched off."""
+    from privet.workspace.runtime import open_runtime
+
+    rt = open_runtime(root)
+    try:
+        if not rt.settings.retention_daily:
+            return None
+        summary = apply(rt, actor="system:daily-retention", notify=log.info)
+        if summary and summary["failed"]:
+            log.warning("retention stopped: %s; the next run resumes it", summary["failed"])
+        return summary
+    finally:
+        rt.close()
 
 
 def _carry_out(rt: Runtime, found: Sweep, conns: Mapping[str, Connector], run_id: str, size: int,

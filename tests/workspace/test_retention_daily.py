@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from privet.jobs.queue import apply_retention_daily
+from privet.workspace.retention import apply_daily as apply_retention_daily
 from privet.workspace.runtime import open_runtime
 from privet.workspace.settings import SettingsError
 from tests.retention.test_cli import company, rows

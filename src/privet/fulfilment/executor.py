@@ -8,9 +8,10 @@ is done and finishes the rest. Nothing reports success for a field it did not er
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
@@ -79,8 +80,23 @@ def _connector(connectors: Mapping[str, Connector], graph: DatasetGraph, collect
     return connectors[system]
 
 
+@contextlib.contextmanager
+def reading(connectors: Mapping[str, Connector]) -> Iterator[None]:
+    """One transaction per system for a whole read phase: one connection each, no commit per query, and a view
+    that does not shift between collections where the database gives one."""
+    with contextlib.ExitStack() as stack:
+        for connector in connectors.values():
+            stack.enter_context(connector.transaction())
+        yield
+
+
 def check_schema(plan: AccessPlan, graph: DatasetGraph, connectors: Mapping[str, Connector]) -> list[str]:
     """Every dataset collection and field the plan touches, compared with the live schema before any write."""
+    with reading(connectors):
+        return _check_schema(plan, graph, connectors)
+
+
+def _check_schema(plan: AccessPlan, graph: DatasetGraph, connectors: Mapping[str, Connector]) -> list[str]:
     problems = []
     missing: dict[str, list[str]] = {}
     for step in plan.steps:
@@ -142,6 +158,17 @@ def collect(
     limits: Limits = Limits(),
 ) -> dict[str, list[Row]]:
     """Every row the plan reaches, one query per collection per batch of values."""
+    with reading(connectors):
+        return _collect(plan, graph, connectors, identities, limits)
+
+
+def _collect(
+    plan: AccessPlan,
+    graph: DatasetGraph,
+    connectors: Mapping[str, Connector],
+    identities: Mapping[str, Sequence[str]],
+    limits: Limits,
+) -> dict[str, list[Row]]:
     found: dict[str, list[Row]] = {}
     for step in plan.steps:
         connector = _connector(connectors, graph, step.collection)
@@ -197,13 +224,14 @@ def plan_actions(
     jurisdictions: Sequence[str],
     limits: Limits = Limits(),
 ) -> list[Action]:
-    problems = check_schema(plan.access, graph, connectors)
-    if problems:
-        raise FulfilmentError(
-            "the datasets do not match the live systems; nothing was changed:\n  " + "\n  ".join(problems)
-        )
-    rows = collect(plan.access, graph, connectors, identities, limits)
-    columns = {c: _connector(connectors, graph, c).describe(table_of(c)) or {} for c in plan.order}
+    with reading(connectors):
+        problems = check_schema(plan.access, graph, connectors)
+        if problems:
+            raise FulfilmentError(
+                "the datasets do not match the live systems; nothing was changed:\n  " + "\n  ".join(problems)
+            )
+        rows = collect(plan.access, graph, connectors, identities, limits)
+        columns = {c: _connector(connectors, graph, c).describe(table_of(c)) or {} for c in plan.order}
     return erasure_actions(plan, rows, manifest, holds, on=on, jurisdictions=jurisdictions, columns=columns)
 
 

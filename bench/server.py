@@ -1,12 +1,13 @@
 """privet serve under load: a trivial endpoint, a batch of decisions and consent writes, side by side in one run.
 
-.venv/bin/python bench/server.py [--seconds 5] [--connections 32] [--client auto|wrk|httpx] [--postgres URL]
+.venv/bin/python bench/server.py [--seconds 5] [--connections 32] [--client auto|wrk|httpx] [--postgres URL] [--runs N]
 
 Starts `privet serve` (uvicorn, one worker, uvloop and httptools when installed) on 127.0.0.1 at a free port, over
 a fresh workspace of the reference manifest (SQLite by default), and drives it from this machine: with wrk when it
 is installed (Debian: apt-get install wrk), else with httpx in a thread pool. Each scenario runs for a fixed time with a
-fixed number of connections (httpx also stops after --max-requests). Prints requests/s and p50/p99 latency, the
-ratio of consent writes to the trivial endpoint, and stops the server.
+fixed number of connections (httpx also stops after --max-requests). Prints requests/s, p50/p99 latency, the
+server's CPU time per request (Linux; steadier than requests/s on a busy machine), the ratio of consent writes to
+the trivial endpoint, and stops the server. --runs repeats the scenarios against the same server.
 """
 
 from __future__ import annotations
@@ -83,6 +84,11 @@ class Result:
     p50_ms: float
     p99_ms: float
     errors: int
+    cpu_s: float | None = None  # the server process's CPU time during the scenario
+
+    @property
+    def cpu_ms(self) -> float | None:
+        return self.cpu_s * 1000 / self.requests if self.cpu_s is not None and self.requests else None
 
     @property
     def rps(self) -> float:
@@ -129,8 +135,17 @@ def workspace(postgres: str | None) -> Iterator[tuple[Path, dict[str, str], str]
                     conn.execute(sa.text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
 
 
+def cpu_seconds(pid: int) -> float | None:
+    """User and system CPU time of a process so far (Linux /proc), or None where that cannot be read."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    except OSError:
+        return None
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @contextmanager
-def server(root: Path, port: int, env: dict[str, str]) -> Iterator[str]:
+def server(root: Path, port: int, env: dict[str, str]) -> Iterator[tuple[str, int]]:
     code = (f"from pathlib import Path; from privet.commands.serve import serve; "
             f"serve(Path({str(root)!r}), port={port}, workers=1, access_log=False)")  # fmt: skip
     process = subprocess.Popen([sys.executable, "-c", code], env=env, stdout=subprocess.DEVNULL,
@@ -149,7 +164,7 @@ def server(root: Path, port: int, env: dict[str, str]) -> Iterator[str]:
             if time.monotonic() > deadline:
                 raise SystemExit("privet serve did not answer within 30 s")
             time.sleep(0.1)
-        yield base
+        yield base, process.pid
     finally:
         process.send_signal(signal.SIGINT)
         try:
@@ -272,29 +287,46 @@ def main() -> None:
     parser.add_argument("--max-requests", type=int, default=200_000, help="per scenario (httpx client)")
     parser.add_argument("--client", choices=["auto", "wrk", "httpx"], default="auto")
     parser.add_argument("--postgres", help="a PostgreSQL URL; the bench runs in a schema of its own")
+    parser.add_argument("--runs", type=int, default=1, help="repeat every scenario this many times")
     args = parser.parse_args()
     client = args.client if args.client != "auto" else ("wrk" if shutil.which("wrk") else "httpx")
-    with workspace(args.postgres) as (root, env, database), server(root, free_port(), env) as base:
+    runs: list[dict[str, Result]] = []
+    with workspace(args.postgres) as (root, env, database), server(root, free_port(), env) as (base, pid):
         token = env["PRIVET_BENCH_TOKEN"]
-        results: dict[str, Result] = {}
-        for run, s in enumerate(SCENARIOS):
-            # A short warm-up (imports, caches, the first connections), not counted.
-            if client == "wrk":
-                with_wrk(base, s, token, 1, args.connections, 1000 + run)
-                results[s.name] = with_wrk(base, s, token, args.seconds, args.connections, run)
-            else:
-                with_httpx(base, s, token, 1, args.connections, 2_000)
-                results[s.name] = with_httpx(base, s, token, args.seconds, args.connections, args.max_requests)
+        for attempt in range(args.runs):
+            results: dict[str, Result] = {}
+            for n, s in enumerate(SCENARIOS):
+                run = attempt * len(SCENARIOS) + n
+                # A short warm-up (imports, caches, the first connections), not counted.
+                if client == "wrk":
+                    with_wrk(base, s, token, 1, args.connections, 1000 + run)
+                else:
+                    with_httpx(base, s, token, 1, args.connections, 2_000)
+                before = cpu_seconds(pid)
+                if client == "wrk":
+                    result = with_wrk(base, s, token, args.seconds, args.connections, run)
+                else:
+                    result = with_httpx(base, s, token, args.seconds, args.connections, args.max_requests)
+                after = cpu_seconds(pid)
+                result.cpu_s = after - before if after is not None and before is not None else None
+                results[s.name] = result
+            runs.append(results)
     print(f"privet serve, 1 worker, {database}; load: {client}, {args.connections} connections, "
-          f"{args.seconds:g} s per scenario, from the same machine ({os.cpu_count()} CPUs)")
-    print(f"{'scenario':<34} {'requests/s':>11} {'work/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
-    for s in SCENARIOS:
-        r = results[s.name]
-        print(f"{s.name:<34} {r.rps:>11,.0f} {r.rps * s.per_request:>9,.0f} {r.p50_ms:>8.2f} {r.p99_ms:>8.2f} "
-              f"{r.errors:>7}")  # fmt: skip
-    trivial = results[SCENARIOS[0].name].rps
-    for s in SCENARIOS[2:]:
-        print(f"ratio {s.name} / trivial: {results[s.name].rps / trivial:.2f} (target >= 0.5 on SQLite)")
+          f"{args.seconds:g} s per scenario, from the same machine ({os.cpu_count()} CPUs, load average "
+          f"{os.getloadavg()[0]:.1f})")  # fmt: skip
+    for number, results in enumerate(runs, 1):
+        if len(runs) > 1:
+            print(f"run {number}")
+        print(f"{'scenario':<34} {'requests/s':>11} {'work/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} "
+              f"{'CPU ms/req':>10}")  # fmt: skip
+        for s in SCENARIOS:
+            r = results[s.name]
+            cpu = f"{r.cpu_ms:.2f}" if r.cpu_ms is not None else "-"
+            print(f"{s.name:<34} {r.rps:>11,.0f} {r.rps * s.per_request:>9,.0f} {r.p50_ms:>8.2f} {r.p99_ms:>8.2f} "
+                  f"{r.errors:>7} {cpu:>10}")  # fmt: skip
+        trivial = results[SCENARIOS[0].name].rps
+        for s in SCENARIOS[2:]:
+            print(f"ratio {s.name} / trivial: {results[s.name].rps / trivial:.2f} (target >= 0.5 on SQLite)")
 
 
 if __name__ == "__main__":

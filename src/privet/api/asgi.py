@@ -5,6 +5,7 @@ uvicorn imports `privet.api.asgi:application` as a factory, once per worker proc
 
 from __future__ import annotations
 
+import gc
 import os
 from pathlib import Path
 
@@ -16,4 +17,8 @@ from privet.workspace.runtime import open_runtime
 
 def application() -> FastAPI:
     root = Path(os.environ.get("PRIVET_WORKSPACE", ".")).resolve()
-    return create_app(open_runtime(root), close_runtime=True)
+    app = create_app(open_runtime(root), close_runtime=True)
+    # What was built at start (manifest, compiled policy, SQL metadata) lives as long as the process: the cyclic
+    # collector need not walk it again on every full collection while requests are served.
+    gc.freeze()
+    return app

@@ -3,7 +3,8 @@
 Decisions and GPP strings for someone privet does not know are answered as for a person with no recorded choices:
 the answer is the same as the policy gives any newcomer, and tells the caller nothing about who is known.
 
-`views` reads a whole batch of people at once (privet.api.lookup: identifiers, merges, subjects, current choices).
+`views` reads a whole batch of people at once, in one read transaction: the owners of the identifiers, the
+subjects, their current choices (a few queries however many people).
 """
 
 from __future__ import annotations
@@ -13,20 +14,14 @@ import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy.engine import Connection
-
-from privet.api import lookup
-from privet.api.scoped import ScopedDatabase
 from privet.consent.events import Signal, Source
 from privet.consent.gpp import encode_gpp, usnat_from_choices
 from privet.consent.identifiers import Identifier
 from privet.consent.ports import Subject
 from privet.consent.state import SubjectChoices
 from privet.policy.compiled import SubjectView
-from privet.store import SqlConsents, SqlSubjects, projection
+from privet.store import SqlConsents, SqlSubjects, session
 from privet.workspace.runtime import Runtime
-
-Found = tuple[dict["Who", str], dict[str, Subject], dict[str, lookup.Choices]]
 
 
 @dataclass(frozen=True)
@@ -40,7 +35,7 @@ class Who:
 
 class People:
     def __init__(self, runtime: Runtime) -> None:
-        self.db = ScopedDatabase(runtime.db)
+        self.db = runtime.db
         self.subjects = SqlSubjects(self.db)
         self.consents = SqlConsents(self.db)
         self.policy = runtime.policy
@@ -69,23 +64,17 @@ class People:
         unique = list(dict.fromkeys(wanted))
         parsed = {w: Identifier.parse(w.identifier) for w in unique if not w.subject_id and w.identifier}
 
-        def work(conn: Connection) -> Found:
-            by_identifier = lookup.owners(conn, set(parsed.values()))  # already canonical
-            named = {w: w.subject_id for w in unique if w.subject_id}
-            canonical = projection.canonical_many(conn, set(named.values())) if named else {}
-            found = {w: canonical[sid] for w, sid in named.items() if sid}
-            found |= {w: by_identifier[i] for w, i in parsed.items() if i in by_identifier}
-            rows, choices = lookup.people(conn, set(found.values()))
-            return found, rows, choices
-
-        found, rows, choices = self.db.read(work)
+        with session.reading(self.db):  # one read transaction: what is read together is consistent
+            held = self.subjects.holders(set(parsed.values()))  # already canonical
+            named = self.subjects.get_many({w.subject_id for w in unique if w.subject_id})
+            found = {w: named[w.subject_id] for w in unique if w.subject_id and w.subject_id in named}
+            found |= {w: held[i] for w, i in parsed.items() if i in held}
+            choices = self.consents.current_many({s.subject_id for s in found.values()})
         result: dict[Who, SubjectView] = {}
         for w in unique:
-            sid = found.get(w)
-            subject = rows.get(sid) if sid else None
-            if subject is None:
-                sid = None
-            result[w] = self._view(w, subject, SubjectChoices(sid or "", choices.get(sid or "", {})), today)
+            subject = found.get(w)
+            sid = subject.subject_id if subject else ""
+            result[w] = self._view(w, subject, SubjectChoices(sid, choices.get(sid, {})), today)
         return result
 
     def _view(self, who: Who, subject: Subject | None, choices: SubjectChoices, today: dt.date) -> SubjectView:

@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 
 from privet.consent.events import SIGNALS, ConsentEvent, Evidence, LedgerError, Signal, Source
 from privet.consent.identifiers import Identifier
-from privet.consent.ports import AppendResult, ConsentStore, Subject, SubjectStore
+from privet.consent.ports import AppendResult, ConsentStore, SubjectStore
+from privet.consent.resolution import Resolver
 from privet.consent.state import RecordedEvent, SubjectChoices
 from privet.manifest.model import Manifest
 from privet.manifest.processing import ConsentKind
@@ -42,6 +43,18 @@ class Recorded:
     events: tuple[ConsentEvent, ...]
 
 
+@dataclass(frozen=True)
+class ChoiceSet:
+    """One caller's choices, recorded whole or (if any is refused) not at all."""
+
+    choices: tuple[ChoiceInput, ...]
+    now: dt.datetime
+
+
+class NotExact(Exception):
+    """A joint append cannot say which caller's events were already recorded: record them one set at a time."""
+
+
 class ConsentLedger:
     def __init__(self, manifest: Manifest, subjects: SubjectStore, store: ConsentStore, notice_hash: str | None = None):
         self.manifest = manifest
@@ -69,24 +82,29 @@ class ConsentLedger:
     def resolve(
         self, subject_id: str | None, identifier: Identifier | None, now: dt.datetime, jurisdiction: str | None = None
     ) -> str:
+        people = Resolver(self.subjects)
+        found = self._resolve(people, subject_id, identifier, now, jurisdiction)
+        people.flush()
+        return people.final(found)
+
+    def _resolve(self, people: Resolver, subject_id: str | None, identifier: Identifier | None, now: dt.datetime,
+                 jurisdiction: str | None) -> str:  # fmt: skip
         if subject_id:
-            subject = self.subjects.get(subject_id)
+            subject = people.get(subject_id)
             if subject is None:
                 raise LedgerError(f"unknown subject {subject_id!r}")
             if identifier is not None:
-                return self.subjects.link(subject.subject_id, identifier, now)
+                return people.link(subject.subject_id, identifier, now)
             return subject.subject_id
         if identifier is None:
             raise LedgerError("a choice needs a subject id or an identifier")
-        found = self.subjects.find(identifier)
-        if found:
-            return found
-        new_id = str(uuid.uuid4())
-        self.subjects.create(Subject(new_id, now, jurisdiction=jurisdiction))
-        return self.subjects.link(new_id, identifier, now)
+        return people.person(identifier, now, jurisdiction)
 
     def check(self, choice: ChoiceInput, now: dt.datetime) -> dt.datetime:
         """Everything about a choice that can be checked without writing; returns its time."""
+        return self._check(choice, now, Resolver(self.subjects))
+
+    def _check(self, choice: ChoiceInput, now: dt.datetime, people: Resolver) -> dt.datetime:
         if now.tzinfo is None:
             raise LedgerError("now must be timezone-aware")
         at = choice.at or now
@@ -95,15 +113,19 @@ class ConsentLedger:
         if at > now + CLOCK_SKEW:
             raise LedgerError(f"the choice is dated {at.isoformat()}, in the future")
         self.check_key(choice.key, choice.scope)
-        if choice.subject_id and self.subjects.get(choice.subject_id) is None:
+        if choice.subject_id and people.get(choice.subject_id) is None:
             raise LedgerError(f"unknown subject {choice.subject_id!r}")
         if not choice.subject_id and choice.identifier is None:
             raise LedgerError("a choice needs a subject id or an identifier")
         return at
 
-    def event_for(self, choice: ChoiceInput, now: dt.datetime) -> ConsentEvent:
-        at = self.check(choice, now)
-        subject_id = self.resolve(choice.subject_id, choice.identifier, now, choice.jurisdiction)
+    def _plan(self, people: Resolver, given: ChoiceSet) -> list[tuple[ChoiceInput, dt.datetime, str]]:
+        """Every choice checked first (a bad one stops the set before anything is written), then tied to a person."""
+        times = [self._check(c, given.now, people) for c in given.choices]
+        return [(c, at, self._resolve(people, c.subject_id, c.identifier, given.now, c.jurisdiction))
+                for c, at in zip(given.choices, times, strict=True)]  # fmt: skip
+
+    def _event(self, choice: ChoiceInput, at: dt.datetime, subject_id: str) -> ConsentEvent:
         return ConsentEvent(
             event_id=choice.event_id or str(uuid.uuid4()),
             subject_id=subject_id,
@@ -121,11 +143,45 @@ class ConsentLedger:
 
     def record(self, choices: Sequence[ChoiceInput], now: dt.datetime) -> Recorded:
         """Check every choice first, then append all of them at once: a bad one records nothing."""
-        for choice in choices:
-            self.check(choice, now)
-        events = tuple(self.event_for(c, now) for c in choices)
+        people = Resolver(self.subjects)
+        plan = self._plan(people, ChoiceSet(tuple(choices), now))
+        people.flush()
+        events = tuple(self._event(c, at, people.final(sid)) for c, at, sid in plan)
         result = self.store.append(events, now)
         return Recorded(events[0].subject_id if events else "", result, events)
+
+    def record_many(self, sets: Sequence[ChoiceSet]) -> list[Recorded | LedgerError]:
+        """Several callers' choices in one append (run it in one transaction). Each set is checked and tied to its
+        people on its own: a refused set gets its error and records nothing, the others are recorded. The people
+        of every set are read in a few queries, and the new ones created together.
+
+        Raises NotExact, having appended, when some events were recorded before (an id sent again): the joint
+        answer cannot tell whose. The caller then undoes the transaction and records the sets one by one."""
+        people = Resolver(self.subjects)
+        named = [c for given in sets for c in given.choices]
+        people.read_ahead({c.subject_id for c in named if c.subject_id},
+                          {c.identifier for c in named if c.identifier is not None and not c.subject_id})  # fmt: skip
+        plans: list[list[tuple[ChoiceInput, dt.datetime, str]] | LedgerError] = []
+        for given in sets:
+            try:
+                plans.append(self._plan(people, given))
+            except LedgerError as exc:
+                plans.append(exc)
+        people.flush()
+        outcomes: list[Recorded | LedgerError] = []
+        events: list[ConsentEvent] = []
+        for plan in plans:
+            if isinstance(plan, LedgerError):
+                outcomes.append(plan)
+                continue
+            mine = tuple(self._event(c, at, people.final(sid)) for c, at, sid in plan)
+            events.extend(mine)
+            outcomes.append(Recorded(mine[0].subject_id if mine else "", AppendResult(len(mine), 0), mine))
+        if events:
+            result = self.store.append(events, max(given.now for given in sets))
+            if result.duplicates or result.appended != len(events):
+                raise NotExact(f"{result.duplicates} of {len(events)} events were recorded before")
+        return outcomes
 
     def choices(self, subject_id: str) -> SubjectChoices:
         subject = self.subjects.get(subject_id)

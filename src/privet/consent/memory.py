@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 
 from privet.consent.events import ConsentEvent, EventConflict
 from privet.consent.identifiers import Identifier
@@ -38,6 +38,25 @@ class MemorySubjects:
     def find(self, identifier: Identifier) -> str | None:
         owner = self._identifiers.get(identifier)
         return self.canonical(owner) if owner else None
+
+    def get_many(self, subject_ids: Collection[str]) -> dict[str, Subject]:
+        return {s: found for s in subject_ids if (found := self.get(s)) is not None}
+
+    def find_many(self, identifiers: Collection[Identifier]) -> dict[Identifier, str]:
+        return {i: owner for i in identifiers if (owner := self.find(i)) is not None}
+
+    def create_many(self, people: Sequence[tuple[Subject, Identifier]]) -> dict[Identifier, str]:
+        wanted = [identifier for _, identifier in people]
+        if len(set(wanted)) != len(wanted):
+            raise ValueError("create_many: each new person needs an identifier of their own")
+        owners: dict[Identifier, str] = {}
+        for subject, identifier in people:
+            held = self.find(identifier)
+            if held is None:
+                self.create(subject)
+                self._identifiers[identifier] = subject.subject_id
+            owners[identifier] = held or subject.subject_id
+        return owners
 
     def link(self, subject_id: str, identifier: Identifier, at: dt.datetime) -> str:
         target = self.canonical(subject_id)
@@ -100,6 +119,9 @@ class MemoryConsents:
         target = self._subjects.canonical(subject_id)
         state = fold(self.history(subject_id), dict.fromkeys(self._members(subject_id), target))
         return {(k, s): c for (_, k, s), c in state.items()}
+
+    def current_many(self, subject_ids: Collection[str]) -> dict[str, dict[tuple[str, str], Choice]]:
+        return {s: found for s in subject_ids if (found := self.current(s))}
 
     def scan(self, after_seq: int = 0, limit: int = 10_000) -> list[RecordedEvent]:
         return self._events[after_seq : after_seq + limit]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -39,6 +39,19 @@ class SubjectStore(Protocol):
         """The (canonical) subject an identifier belongs to."""
         ...
 
+    def get_many(self, subject_ids: Collection[str]) -> dict[str, Subject]:
+        """`get` for many: asked id -> the subject it became, for those that exist."""
+        ...
+
+    def find_many(self, identifiers: Collection[Identifier]) -> dict[Identifier, str]:
+        """`find` for many: identifier -> canonical subject, for the identifiers privet knows."""
+        ...
+
+    def create_many(self, people: Sequence[tuple[Subject, Identifier]]) -> dict[Identifier, str]:
+        """New subjects, each with its first identifier (all distinct). An identifier another subject already holds
+        stays with that subject, and the new one is not kept. Returns identifier -> owner."""
+        ...
+
     def link(self, subject_id: str, identifier: Identifier, at: dt.datetime) -> str:
         """Attach an identifier; if it belonged to another subject, merge that one into this. Returns the id."""
         ...
@@ -59,6 +72,10 @@ class ConsentStore(Protocol):
 
     def current(self, subject_id: str) -> dict[tuple[str, str], Choice]:
         """The projection for the subject: (key, scope) -> latest choice."""
+        ...
+
+    def current_many(self, subject_ids: Collection[str]) -> dict[str, dict[tuple[str, str], Choice]]:
+        """`current` for many canonical subjects: subject -> (key, scope) -> latest choice (absent: none)."""
         ...
 
     def scan(self, after_seq: int = 0, limit: int = 10_000) -> list[RecordedEvent]:

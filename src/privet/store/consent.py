@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from functools import partial
 from typing import Any
 
@@ -16,7 +16,8 @@ from privet.consent.identifiers import Identifier, IdentifierKind
 from privet.consent.ports import AppendResult, Subject
 from privet.consent.state import Choice, RecordedEvent, fold
 from privet.store import projection as p
-from privet.store.bulk import chunks, insert_rows
+from privet.store import session
+from privet.store.bulk import among, chunks, insert_rows
 from privet.store.database import Database
 from privet.store.tables import consent_events, consent_state, identifiers, subjects
 
@@ -39,26 +40,66 @@ def _all(query: sa.Select[Any], conn: Connection) -> Sequence[sa.Row[Any]]:
 
 
 class SqlSubjects:
+    """Subjects on SQL. Each call is a transaction of its own, or joins the caller's `session.unit_of_work`."""
+
     def __init__(self, db: Database) -> None:
         self._db = db
 
     def create(self, subject: Subject) -> None:
         try:
-            self._db.write(lambda conn: conn.execute(sa.insert(subjects), _subject_row(subject)))
+            if session.in_unit_of_work(self._db):  # a failed insert must not end the caller's transaction
+                with session.savepoint(self._db):
+                    session.write(self._db, lambda conn: conn.execute(sa.insert(subjects), _subject_row(subject)))
+            else:
+                session.write(self._db, lambda conn: conn.execute(sa.insert(subjects), _subject_row(subject)))
         except IntegrityError:
             raise ValueError(f"subject {subject.subject_id} exists") from None
+
+    def create_many(self, people: Sequence[tuple[Subject, Identifier]]) -> dict[Identifier, str]:
+        """New people, each with its first identifier, in a few statements. Where another subject holds an
+        identifier already (a concurrent writer claimed it first), that subject is its owner and the new one is
+        not kept. Returns identifier -> owner."""
+        wanted = [identifier for _, identifier in people]
+        if len(set(wanted)) != len(wanted):
+            raise ValueError("create_many: each new person needs an identifier of their own")
+        if not people:
+            return {}
+        return session.write(self._db, lambda conn: self._create_many(conn, people))
+
+    @staticmethod
+    def _create_many(conn: Connection, people: Sequence[tuple[Subject, Identifier]]) -> dict[Identifier, str]:
+        # A plain executemany: insert_rows' PostgreSQL arrays have no element type for the birth_date column.
+        conn.execute(sa.insert(subjects), [_subject_row(subject) for subject, _ in people])
+        claims = [{"kind": i.kind.value, "value": i.value, "subject_id": s.subject_id} for s, i in people]
+        won = insert_rows(conn, identifiers, claims, conflict=("kind", "value"), returning=("kind", "value"))
+        claimed = {(row.kind, row.value) for row in won}
+        lost = [(s, i) for s, i in people if (i.kind.value, i.value) not in claimed]
+        found = {i: s.subject_id for s, i in people}
+        if lost:
+            gone = [s.subject_id for s, _ in lost]
+            conn.execute(sa.delete(subjects).where(among(conn, subjects.c.subject_id, gone)))
+            found |= p.owners(conn, [i for _, i in lost])
+        return found
 
     def get(self, subject_id: str) -> Subject | None:
         def work(conn: Connection) -> Subject | None:
             target = p.canonical(conn, subject_id)
             row = conn.execute(sa.select(subjects).where(subjects.c.subject_id == target)).first()
-            if row is None:
-                return None
-            return Subject(
-                row.subject_id, row.created_at, row.jurisdiction, row.birth_date, row.known_minor, row.merged_into
-            )
+            return None if row is None else p.subject_of_row(row)
 
-        return self._db.read(work)
+        return session.read(self._db, work)
+
+    def get_many(self, subject_ids: Collection[str]) -> dict[str, Subject]:
+        """Each named subject that exists, as the subject it became by merges: asked id -> subject."""
+        return session.read(self._db, lambda conn: p.subjects_of(conn, subject_ids))
+
+    def find_many(self, wanted: Collection[Identifier]) -> dict[Identifier, str]:
+        """The (canonical) subject of each identifier privet knows; unknown ones are left out."""
+        return session.read(self._db, lambda conn: p.owners(conn, wanted))
+
+    def holders(self, wanted: Collection[Identifier]) -> dict[Identifier, Subject]:
+        """`find_many` with the subjects themselves, read in the same query."""
+        return session.read(self._db, lambda conn: p.holders(conn, wanted))
 
     def find(self, identifier: Identifier) -> str | None:
         def work(conn: Connection) -> str | None:
@@ -69,10 +110,10 @@ class SqlSubjects:
             ).scalar_one_or_none()
             return p.canonical(conn, owner) if owner else None
 
-        return self._db.read(work)
+        return session.read(self._db, work)
 
     def link(self, subject_id: str, identifier: Identifier, at: dt.datetime) -> str:
-        return self._db.write(lambda conn: self._link(conn, subject_id, identifier))
+        return session.write(self._db, lambda conn: self._link(conn, subject_id, identifier))
 
     def _link(self, conn: Connection, subject_id: str, identifier: Identifier) -> str:
         target = p.canonical(conn, subject_id, lock=True)
@@ -107,7 +148,7 @@ class SqlSubjects:
             )
             return sorted((Identifier(IdentifierKind(kind), value) for kind, value in rows), key=str)
 
-        return self._db.read(work)
+        return session.read(self._db, work)
 
     def update(self, subject: Subject) -> None:
         def work(conn: Connection) -> None:
@@ -121,10 +162,13 @@ class SqlSubjects:
                 # A merge (or its undoing) by hand: recompute the choices of every subject whose group changed.
                 p.refold(conn, {before, subject.subject_id, p.canonical(conn, subject.subject_id)})
 
-        self._db.write(work)
+        session.write(self._db, work)
 
 
 class SqlConsents:
+    """The ledger and its projection on SQL. Each call is a transaction of its own, or joins the caller's
+    `session.unit_of_work`: an append and the subjects it names then commit together."""
+
     def __init__(self, db: Database) -> None:
         self._db = db
 
@@ -141,7 +185,7 @@ class SqlConsents:
                 raise EventConflict(f"event id {event.event_id} was already recorded with other facts")
         if not fresh:
             return AppendResult(0, duplicates)
-        return self._db.write(lambda conn: self._append(conn, list(fresh.values()), recorded_at, duplicates))
+        return session.write(self._db, lambda conn: self._append(conn, list(fresh.values()), recorded_at, duplicates))
 
     @staticmethod
     def _append(conn: Connection, fresh: list[ConsentEvent], recorded_at: dt.datetime, duplicates: int) -> AppendResult:
@@ -173,7 +217,7 @@ class SqlConsents:
             target = p.canonical(conn, subject_id)
             return list(p.stream_ledger(conn, p.belongs_to(consent_events.c.subject_id, target)))
 
-        return self._db.read(work)
+        return session.read(self._db, work)
 
     def current(self, subject_id: str) -> dict[tuple[str, str], Choice]:
         def work(conn: Connection) -> dict[tuple[str, str], Choice]:
@@ -181,7 +225,11 @@ class SqlConsents:
             rows = conn.execute(sa.select(consent_state).where(consent_state.c.subject_id == target))
             return {(r.key, r.scope): p.choice_of_row(r) for r in rows}
 
-        return self._db.read(work)
+        return session.read(self._db, work)
+
+    def current_many(self, subject_ids: Collection[str]) -> dict[str, dict[tuple[str, str], Choice]]:
+        """The projection of many canonical subjects at once (as found by SqlSubjects.get_many or find_many)."""
+        return session.read(self._db, lambda conn: p.choices_of(conn, subject_ids))
 
     def scan(self, after_seq: int = 0, limit: int = 10_000) -> list[RecordedEvent]:
         query = (
@@ -190,7 +238,7 @@ class SqlConsents:
             .order_by(consent_events.c.seq)
             .limit(max(limit, 0))
         )
-        return self._db.read(lambda conn: [p.recorded(r) for r in conn.execute(query)])
+        return session.read(self._db, lambda conn: [p.recorded(r) for r in conn.execute(query)])
 
     def projection(self) -> Iterator[tuple[str, Choice]]:
         order = (consent_state.c.subject_id, consent_state.c.key, consent_state.c.scope)
@@ -199,7 +247,7 @@ class SqlConsents:
             query = sa.select(consent_state).order_by(*order).limit(PAGE)
             if after is not None:
                 query = query.where(sa.tuple_(*order) > sa.tuple_(*after))
-            rows = self._db.read(partial(_all, query))
+            rows = session.read(self._db, partial(_all, query))
             for row in rows:
                 yield row.subject_id, p.choice_of_row(row)
             if len(rows) < PAGE:
@@ -214,7 +262,7 @@ class SqlConsents:
             p.insert_projection(conn, state)
             return len(state)
 
-        return self._db.write(work)
+        return session.write(self._db, work)
 
     def verify_projection(self) -> list[str]:
         """How the stored projection differs from a fresh fold of the ledger; empty when they agree."""
@@ -222,4 +270,4 @@ class SqlConsents:
         def work(conn: Connection) -> list[str]:
             return p.differences(p.stored_projection(conn), p.ledger_projection(conn))
 
-        return self._db.read(work, snapshot=True)
+        return session.read(self._db, work, snapshot=True)

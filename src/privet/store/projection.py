@@ -2,20 +2,61 @@
 
 from __future__ import annotations
 
+import functools
+from collections import defaultdict
 from collections.abc import Collection, Iterator, Mapping
 from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.engine import Connection
 
 from privet.consent.events import ConsentEvent, Evidence, Source
 from privet.consent.identifiers import Identifier, IdentifierKind
+from privet.consent.ports import Subject
 from privet.consent.state import Choice, RecordedEvent, StateKey, fold
 from privet.store.bulk import among, chunks, insert_rows
-from privet.store.tables import consent_events, consent_state, subjects
+from privet.store.tables import consent_events, consent_state, identifiers, subjects
 
 SCAN_BATCH = 5_000
 EVIDENCE_FIELDS = frozenset(Evidence.__dataclass_fields__)
+
+
+# Statements of the hot paths, built once per dialect: `:wanted` is a list (IN on SQLite, = ANY(array) on PostgreSQL).
+
+
+def _among(dialect: str, column: sa.ColumnElement[str]) -> sa.ColumnElement[bool]:
+    if dialect == "postgresql":
+        return column == sa.any_(sa.bindparam("wanted", type_=postgresql.ARRAY(sa.Text())))
+    return column.in_(sa.bindparam("wanted", expanding=True))
+
+
+@functools.lru_cache(maxsize=16)
+def _merged_of(dialect: str, lock: bool) -> sa.Select[Any]:
+    query = sa.select(subjects.c.subject_id, subjects.c.merged_into).where(_among(dialect, subjects.c.subject_id))
+    return query.with_for_update(read=True) if lock else query
+
+
+@functools.lru_cache(maxsize=16)
+def _holders_of(dialect: str) -> sa.Select[Any]:
+    where = (identifiers.c.kind == sa.bindparam("kind")) & _among(dialect, identifiers.c.value)
+    held = identifiers.c.subject_id == subjects.c.subject_id
+    return sa.select(identifiers.c.value, subjects).join_from(identifiers, subjects, held).where(where)
+
+
+@functools.lru_cache(maxsize=16)
+def _subjects_of(dialect: str) -> sa.Select[Any]:
+    return sa.select(subjects).where(_among(dialect, subjects.c.subject_id))
+
+
+@functools.lru_cache(maxsize=16)
+def _choices_of(dialect: str) -> sa.Select[Any]:
+    return sa.select(consent_state).where(_among(dialect, consent_state.c.subject_id))
+
+
+def _rows(conn: Connection, query: sa.Select[Any], wanted: Collection[str], **params: Any) -> Iterator[sa.Row[Any]]:
+    for batch in chunks(sorted(set(wanted))):
+        yield from conn.execute(query, {"wanted": list(batch), **params})
 
 
 # Subjects and merges ----------------------------------------------------------------------------------------------
@@ -36,14 +77,53 @@ def canonical(conn: Connection, subject_id: str, *, lock: bool = False) -> str:
 
 def canonical_many(conn: Connection, subject_ids: Collection[str], *, lock: bool = False) -> dict[str, str]:
     found = {s: s for s in subject_ids}
-    for batch in chunks(sorted(subject_ids)):
-        query = sa.select(subjects.c.subject_id, subjects.c.merged_into).where(
-            among(conn, subjects.c.subject_id, batch)
-        )
-        # Locking every named subject (not only merged ones) makes a merge of any of them wait for this transaction.
-        for subject_id, merged in conn.execute(query.with_for_update(read=True) if lock else query):
-            if merged:
-                found[subject_id] = canonical(conn, merged, lock=lock)
+    # Locking every named subject (not only merged ones) makes a merge of any of them wait for this transaction.
+    for row in _rows(conn, _merged_of(conn.dialect.name, lock), subject_ids):
+        if row.merged_into:
+            found[row.subject_id] = canonical(conn, row.merged_into, lock=lock)
+    return found
+
+
+def owners(conn: Connection, wanted: Collection[Identifier]) -> dict[Identifier, str]:
+    """The (canonical) subject of each identifier privet knows; unknown ones are left out."""
+    return {i: subject.subject_id for i, subject in holders(conn, wanted).items()}
+
+
+def holders(conn: Connection, wanted: Collection[Identifier]) -> dict[Identifier, Subject]:
+    """The (canonical) subject of each identifier privet knows, read with it; unknown ones are left out."""
+    by_kind: dict[str, list[str]] = defaultdict(list)
+    for ident in wanted:
+        by_kind[ident.kind.value].append(ident.value)
+    found: dict[tuple[str, str], Subject] = {}
+    query = _holders_of(conn.dialect.name)
+    for kind, values in by_kind.items():
+        found.update({(kind, row.value): subject_of_row(row) for row in _rows(conn, query, values, kind=kind)})
+    if merged := {s.subject_id for s in found.values() if s.merged_into}:
+        heads = subjects_of(conn, merged)
+        found = {key: heads.get(s.subject_id, s) for key, s in found.items()}
+    return {i: found[(i.kind.value, i.value)] for i in wanted if (i.kind.value, i.value) in found}
+
+
+def subject_of_row(row: sa.Row[Any]) -> Subject:
+    return Subject(row.subject_id, row.created_at, row.jurisdiction, row.birth_date, row.known_minor, row.merged_into)
+
+
+def subjects_of(conn: Connection, subject_ids: Collection[str]) -> dict[str, Subject]:
+    """Each named subject that exists, as the subject it became by merges: asked id -> subject."""
+    query = _subjects_of(conn.dialect.name)
+    rows = {r.subject_id: subject_of_row(r) for r in _rows(conn, query, subject_ids)}
+    heads = {s.subject_id: canonical(conn, s.merged_into) for s in list(rows.values()) if s.merged_into}
+    if missing := set(heads.values()) - rows.keys():
+        rows |= {r.subject_id: subject_of_row(r) for r in _rows(conn, query, missing)}
+    found = {asked: heads.get(asked, asked) for asked in subject_ids}
+    return {asked: rows[head] for asked, head in found.items() if head in rows}
+
+
+def choices_of(conn: Connection, subject_ids: Collection[str]) -> dict[str, dict[tuple[str, str], Choice]]:
+    """The projection rows of each (canonical) subject: subject -> (key, scope) -> choice."""
+    found: dict[str, dict[tuple[str, str], Choice]] = defaultdict(dict)
+    for r in _rows(conn, _choices_of(conn.dialect.name), subject_ids):
+        found[r.subject_id][(r.key, r.scope)] = choice_of_row(r)
     return found
 
 

@@ -9,11 +9,11 @@ import dataclasses
 import datetime as dt
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Query, Request, status
+from fastapi import APIRouter, Depends, Header, Query, Request, Response, status
 from pydantic import AwareDatetime, Field
 
 from privet.api.auth import Principal, require
-from privet.api.deps import Services, ServicesDep
+from privet.api.deps import Services, ServicesDep, get_services
 from privet.api.errors import NotFound, problem_responses
 from privet.api.models import IdentifierText, Input, Jurisdiction, Key, Line, Output, SubjectId, WhoIn
 from privet.api.people import Who
@@ -117,12 +117,16 @@ def _with_gpc(choices: list[ChoiceInput], now: dt.datetime) -> list[ChoiceInput]
     return signals + choices
 
 
-async def _record(choices: list[ChoiceInput], services: Services, sec_gpc: str | None) -> RecordedOut:
-    """Append the choices (and the GPC opt-outs a `Sec-GPC: 1` header adds) in one write."""
+async def _record(choices: list[ChoiceInput], request: Request, sec_gpc: str | None) -> Response:
+    """Append the choices (and the GPC opt-outs a `Sec-GPC: 1` header adds) in one write; answered once committed.
+
+    The hot path of the API: the services come from the app (not a dependency), and the answer is serialised once
+    here (response_model still documents it; FastAPI would validate and encode it again)."""
+    services = get_services(request)
     now = services.runtime.now()
     gpc = is_gpc(sec_gpc)
     done = await services.writer.record(_with_gpc(choices, now) if gpc else choices, now)
-    return _recorded(done, gpc)
+    return Response(_recorded(done, gpc).model_dump_json(), status.HTTP_201_CREATED, media_type="application/json")
 
 
 def _recorded(done: Recorded, gpc: bool) -> RecordedOut:
@@ -135,12 +139,11 @@ def _recorded(done: Recorded, gpc: bool) -> RecordedOut:
 async def record_choice(
     item: ChoiceIn,
     request: Request,
-    services: ServicesDep,
     sec_gpc: SecGpc = None,
     _: Principal = Depends(require(Scope.CONSENT_WRITE)),
-) -> RecordedOut:
+) -> Response:
     """Record one choice in the append-only ledger."""
-    return await _record([_choice(item, request)], services, sec_gpc)
+    return await _record([_choice(item, request)], request, sec_gpc)
 
 
 @router.post("/consent/events/batch", status_code=status.HTTP_201_CREATED, response_model=RecordedOut,
@@ -148,12 +151,11 @@ async def record_choice(
 async def record_choices(
     body: ChoicesIn,
     request: Request,
-    services: ServicesDep,
     sec_gpc: SecGpc = None,
     _: Principal = Depends(require(Scope.CONSENT_WRITE)),
-) -> RecordedOut:
+) -> Response:
     """Record up to 1,000 choices at once: all of them, or none if any is refused."""
-    return await _record([_choice(item, request) for item in body.events], services, sec_gpc)
+    return await _record([_choice(item, request) for item in body.events], request, sec_gpc)
 
 
 def _subject(services: Services, subject_id: str | None, identifier: str | None) -> str:

@@ -64,6 +64,14 @@ class Api:
         assert answer.status_code == 200, answer.text
         return browser, answer.json()["csrf_token"]
 
+    def emailed_token(self, email: str) -> str:
+        """The private status token in the newest email to `email` (the only place a submission's link goes)."""
+        mails = [m for m in self.runtime.outbox.all() if m.to == email]
+        assert mails, f"no email to {email}"
+        found = re.search(r"/privacy/status/([A-Za-z0-9_.-]+)", mails[-1].body)
+        assert found is not None, mails[-1].body
+        return found.group(1)
+
     def code_of(self, request_id: str) -> str:
         """The verification code from the last code email of the request (read from the outbox)."""
         items = self.client.get("/api/v1/outbox", params={"request_id": request_id}, headers=self.headers()).json()

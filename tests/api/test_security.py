@@ -99,7 +99,7 @@ def test_public_answers_do_not_depend_on_who_is_known(api: Api) -> None:
         assert answer.status_code == 202
         body = answer.json()
         replies.append((body["message"], sorted(body)))
-        status = api.client.get("/api/v1/public/requests/status", params={"token": body["status_token"]}).json()
+        status = api.client.get("/api/v1/public/requests/status", params={"token": api.emailed_token(email)}).json()
         replies.append((status["state"], status["awaiting_code"], sorted(status)))
     assert replies[0] == replies[2] and replies[1] == replies[3]
     browsers = [str(uuid.uuid4()), str(uuid.uuid4())]
@@ -109,6 +109,15 @@ def test_public_answers_do_not_depend_on_who_is_known(api: Api) -> None:
     assert seen[0].status_code == seen[1].status_code == 200 and seen[0].json() == seen[1].json()
     forged = api.client.get("/api/v1/public/requests/status", params={"token": "r123.abcdef.ghijkl"})
     assert forged.status_code == 404
+
+
+def test_a_repeated_submission_gets_the_same_reply_and_its_link_goes_only_to_the_mailbox(api: Api) -> None:
+    body = {"kind": "deletion", "email": "rae@example.com", "jurisdiction": "eu"}
+    first = api.client.post("/api/v1/public/requests", json=body)
+    again = api.client.post("/api/v1/public/requests", json=body)
+    assert (first.status_code, first.json()) == (again.status_code, again.json()) == (202, {"message": first.json()["message"]})
+    [reminder] = [m for m in api.runtime.outbox.all() if m.kind == "already_open"]
+    assert reminder.to == "rae@example.com" and api.emailed_token("rae@example.com") in reminder.body
 
 
 def test_public_submissions_are_rate_limited_per_address(limited: Api, clock: list[float]) -> None:
@@ -135,7 +144,8 @@ def test_repeated_wrong_codes_lock_the_address_out(limited: Api, clock: list[flo
     for n in range(2):
         receipt = limited.client.post("/api/v1/public/requests", json={"kind": "access", "email": f"l{n}@example.com",
                                                                        "jurisdiction": "eu"})  # fmt: skip
-        tokens.append(receipt.json()["status_token"])
+        assert receipt.status_code == 202
+        tokens.append(limited.emailed_token(f"l{n}@example.com"))
     statuses = [limited.client.post("/api/v1/public/requests/code", json={"token": tokens[n % 2], "code": "000000"})
                 .json()["status"] for n in range(4)]  # fmt: skip
     assert statuses == ["wrong"] * 4

@@ -25,6 +25,7 @@ from privet.requests.lifecycle import IllegalTransition, allowed_events
 from privet.requests.model import CLOSED, Channel, Requester, State
 from privet.requests.model import Request as DsRequest
 from privet.requests.verification import CodeStatus
+from privet.web.links import read_status_token
 
 router = APIRouter(prefix="/api/v1/public", tags=["public"])
 
@@ -47,10 +48,10 @@ class PublicSubmissionIn(Input):
 
 
 class PublicReceiptOut(Output):
+    """The same for every submission: the private link to follow the request goes only to the person's mailbox, so
+    the reply never tells whether the address already has a request open."""
+
     message: str
-    status_url: str = Field(description="A signed link to follow the request; it expires")
-    status_token: str
-    expires_at: dt.datetime
 
 
 class PublicStatusOut(Output):
@@ -79,9 +80,11 @@ class PublicAppealIn(AppealIn):
 
 def _from_link(services: Services, token: str) -> DsRequest:
     try:
-        request_id = services.links.read(LinkPurpose.STATUS, token)
-    except LinkInvalid:
-        raise NotFound(LINK_GONE) from None
+        request_id: str | None = services.links.read(LinkPurpose.STATUS, token)
+    except LinkInvalid:  # the private link from the person's emails works here too
+        request_id = read_status_token(services.runtime.settings.secret_key, token)
+    if request_id is None:
+        raise NotFound(LINK_GONE)
     try:
         return get_request(services, request_id)
     except NotFound:
@@ -113,16 +116,15 @@ def submit(body: PublicSubmissionIn, tasks: BackgroundTasks,
                             Channel.WEB, None, body.details)  # fmt: skip
 
     def work() -> DsRequest:
-        request = rt.request_service.submit(submission, rt.now(), actor="requester").request
-        if request.needs_verification and request.verification_level is None and request.state in AWAITING_CODE:
+        done = rt.request_service.submit(submission, rt.now(), actor="requester")
+        request = done.request
+        waiting = request.needs_verification and request.verification_level is None and request.state in AWAITING_CODE
+        if not done.duplicate and waiting:
             request = rt.request_service.send_code(request.request_id, rt.settings.secret_key, rt.now())
         return request
 
-    request = step(services, tasks, work)
-    link = services.links.make(LinkPurpose.STATUS, request.request_id)
-    url = f"{rt.settings.public_url.rstrip('/')}/api/v1/public/requests/status?token={link.token}"
-    return PublicReceiptOut(message=RECEIVED_MESSAGE, status_url=url, status_token=link.token,
-                            expires_at=link.expires_at)  # fmt: skip
+    step(services, tasks, work)
+    return PublicReceiptOut(message=RECEIVED_MESSAGE)
 
 
 @router.get("/requests/status", response_model=PublicStatusOut, responses=problem_responses(404, 422))

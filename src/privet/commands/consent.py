@@ -4,13 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from privet.commands.common import EXIT_FINDINGS, JsonOption, WorkspaceOption, fail, out, print_json, workspace
 from privet.consent.events import LedgerError, Source
 from privet.consent.identifiers import Identifier, InvalidIdentifier
+
+if TYPE_CHECKING:
+    from privet.engines.enforce import Summary
+    from privet.engines.subject_index import SubjectIndex
+    from privet.policy.bulk import BulkPlan
 
 consent_app = typer.Typer(help="Record and show consent choices; check the ledger.", no_args_is_help=True)
 gpp_app = typer.Typer(help="IAB Global Privacy Platform strings.", no_args_is_help=True)
@@ -285,6 +290,15 @@ def gpp_encode(
         out.print(encode_gpp([usnat]), markup=False)
 
 
+def _enforce_spark(plan: BulkPlan, index: SubjectIndex, source: Path, output: Path) -> Summary:
+    try:
+        from privet.engines import spark
+
+        return spark.enforce_parquet(spark.local_session(), plan, index, source, output)
+    except (ImportError, RuntimeError) as exc:  # no pyspark, no Java
+        fail(f"--engine spark: {exc}")
+
+
 def enforce(
     purpose: Annotated[str, typer.Option(help="The purpose the output will be used for.")],
     source: Annotated[Path, typer.Argument(help="A .parquet or .csv file of events or records.")],
@@ -298,6 +312,9 @@ def enforce(
     ] = [],  # noqa: B006
     passthrough: Annotated[list[str], typer.Option(help="A column without personal data, kept as it is.")] = [],  # noqa: B006
     recipient: Annotated[str | None, typer.Option(help="Who will receive the output.")] = None,
+    engine: Annotated[
+        str, typer.Option(help="local (Arrow/NumPy), or spark: Parquet in, a Parquet folder out (privet[spark])")
+    ] = "local",
     ws: WorkspaceOption = Path(),
     as_json: JsonOption = False,
 ) -> None:
@@ -307,6 +324,8 @@ def enforce(
     from privet.engines.store_index import subject_index
     from privet.policy.bulk import IDENTIFIER_CATEGORIES, PlanError, plan_enforcement
 
+    if engine not in ("local", "spark"):
+        fail(f"--engine {engine!r}: local or spark")
     columns = {}
     for item in mapping:
         column, sep, category = item.partition("=")
@@ -323,7 +342,7 @@ def enforce(
             plan = plan_enforcement(
                 rt.policy, purpose, recipient, subject_column, IDENTIFIER_CATEGORIES[kind], columns, passthrough
             )
-            summary = enforce_file(plan, index, source, output)
+            summary = (_enforce_spark if engine == "spark" else enforce_file)(plan, index, source, output)
         except (PlanError, EnforceError, ValueError) as exc:
             fail(str(exc))
         except OSError as exc:

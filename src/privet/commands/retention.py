@@ -62,11 +62,19 @@ def _print_report(report: RetentionReport, header: str) -> None:
         out.print(line, markup=False)
 
 
+Engine = Annotated[
+    str, typer.Option(help="local (DuckDB/Arrow), or spark: lake collections evaluated on Apache Spark (privet[spark])")
+]
+
+
 @retention_app.command("plan")
 def plan(system: SystemOption = None, as_of: AsOfOption = None, facts: FactsOption = None,
-         ws: WorkspaceOption = Path(), as_json: JsonOption = False) -> None:  # fmt: skip
+         engine: Engine = "local", ws: WorkspaceOption = Path(), as_json: JsonOption = False) -> None:  # fmt: skip
     """What is due per system and rule, with counts and example keys. Changes nothing."""
     from privet.workspace import retention
+
+    if engine not in ("local", "spark"):
+        fail(f"--engine {engine!r}: local or spark")
 
     day = _day(as_of)
     with workspace(ws) as rt, _setup():
@@ -74,7 +82,10 @@ def plan(system: SystemOption = None, as_of: AsOfOption = None, facts: FactsOpti
         retention.check_system(rt, system)
         errors: dict[str, str] = {}
         with retention.connectors(rt, errors) as conns:
-            found = retention.sweep(rt, conns, errors, day or rt.now().date(), system, mapping)
+            try:
+                found = retention.sweep(rt, conns, errors, day or rt.now().date(), system, mapping, engine)
+            except (ImportError, RuntimeError) as exc:  # no pyspark, no Java
+                fail(f"--engine spark: {exc}")
         if as_json:
             print_json(found.report.as_json())
             return

@@ -98,9 +98,10 @@ class Sweep:
 
 
 def sweep(rt: Runtime, conns: Mapping[str, Connector], system_errors: Mapping[str, str], as_of: dt.date,
-          system: str | None, facts: Mapping[str, Any]) -> Sweep:  # fmt: skip
+          system: str | None, facts: Mapping[str, Any], engine: str = "local") -> Sweep:  # fmt: skip
     """Describe, plan, read and evaluate every governed collection of the connected systems.
 
+    `engine` "spark" evaluates lake collections on Apache Spark (a plan only: apply runs locally).
     Raises FactsError when the facts mapping names what does not exist."""
     from privet.engines.retention import RetentionEngineError, evaluate_table, read_facts
 
@@ -114,6 +115,8 @@ def sweep(rt: Runtime, conns: Mapping[str, Connector], system_errors: Mapping[st
                 live[key] = {}
     holds = SqlHolds(rt.db).active(rt.now())
     plan = plan_retention(rt.manifest, facts, as_of, holds, live=live).only(system)
+    if engine == "spark":
+        return Sweep(plan, _spark_report(plan, conns, system_errors))
     results, tables = [], {}
     for scope in plan.scopes:
         if scope.system not in conns:
@@ -129,6 +132,29 @@ def sweep(rt: Runtime, conns: Mapping[str, Connector], system_errors: Mapping[st
         except (ConnectorError, RetentionEngineError) as exc:
             results.append(ScopeResult(scope.collection, error=str(exc)))
     return Sweep(plan, RetentionReport(plan, tuple(results)), tables)
+
+
+def _spark_report(plan: RetentionPlan, conns: Mapping[str, Connector],
+                  system_errors: Mapping[str, str]) -> RetentionReport:  # fmt: skip
+    from privet.engines import spark
+
+    session = spark.local_session()
+    frames, errors = {}, {}
+    for scope in plan.scopes:
+        connector = conns.get(scope.system or "")
+        if connector is None:
+            errors[scope.collection] = system_errors.get(scope.system or "") or (
+                f"no connection: configure [systems.{scope.system}] in privet.toml"
+            )
+            continue
+        try:
+            frames[scope.collection] = spark.read_collection(session, connector, scope.collection)
+        except spark.SparkPlanError as exc:
+            errors[scope.collection] = str(exc)
+    report = spark.sweep(plan, frames)
+    results = tuple(ScopeResult(r.collection, error=errors[r.collection]) if r.collection in errors else r
+                    for r in report.results)  # fmt: skip
+    return RetentionReport(plan, results)
 
 
 def apply(

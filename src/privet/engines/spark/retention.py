@@ -1,0 +1,277 @@
+"""Retention states on Spark: every record's state, deciding rule, missing fact, limitation entry and due day.
+
+The same `Scope` as the local engine (`privet.engines.retention`), evaluated as column expressions: calendar
+periods with `add_months` (the same day, or the month's last day) then `date_add`; a jurisdiction's limitation
+entry by a CASE over the lower-cased, stripped value (the rules' `matches`, as `limitation_for` reads them);
+person holds as a membership test; tallies as one aggregation with the smallest keys of each group. States,
+rules and missing facts use the local engine's codes, so the two agree row by row and tally by tally.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Mapping
+
+import pyarrow.parquet as pq
+from pyspark.sql import Column, DataFrame, SparkSession
+from pyspark.sql import functions as F
+from pyspark.sql import types as T
+
+from privet.engines.retention import MISSING, NO_ENTRY, NO_JURISDICTION, STATES, M, RetentionEngineError, S
+from privet.engines.spark.frames import SparkPlanError, col
+from privet.fulfilment.ports import ConnectorError
+from privet.manifest.period import Period
+from privet.retention.plan import RetentionPlan, Scope
+from privet.retention.report import RetentionReport, ScopeResult, Tally, sorted_tallies
+from privet.retention.rules import DATE_FACTS, EVENT_FACTS, CompiledRule, Fact, Missing, RetentionState
+
+# The characters Python's str.strip() removes (str.isspace), trimmed by btrim as a set: no regular expression per row.
+PY_WHITESPACE = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680"
+    + "".join(map(chr, range(0x2000, 0x200B)))
+    + "\u2028\u2029\u202f\u205f\u3000"
+)
+DAY_MICROS = 86_400_000_000
+
+
+def read_collection(spark: SparkSession, connector: object, collection: str) -> DataFrame:
+    """A lake collection's Parquet files as one DataFrame, found by the files connector's own layout."""
+    from privet.connectors.files import FilesConnector
+    from privet.fulfilment.executor import table_of
+
+    if not isinstance(connector, FilesConnector):
+        raise SparkPlanError(f"{getattr(connector, 'name', connector)}: the Spark engine reads Parquet lakes (files "
+                             "connectors); sweep other systems with the local engine")  # fmt: skip
+    if connector.format != "parquet":
+        raise SparkPlanError(f"{connector.name}: the Spark engine reads Parquet, not {connector.format}; convert the "
+                             "lake to Parquet or use the local engine")  # fmt: skip
+    files = connector._files(table_of(collection))  # the connector's layout, so both engines see the same rows
+    if files is None:
+        raise ConnectorError(f"{connector.name}: there is no collection {table_of(collection)!r}")
+    if not files:
+        raise ConnectorError(f"{connector.name}: collection {table_of(collection)!r} has no Parquet files")
+    # Files written at different times may differ in columns: merge their schemas then (by name, as DuckDB's
+    # union_by_name does), and spare the job that merging costs when they agree.
+    differ = len({pq.read_schema(f).remove_metadata() for f in files}) > 1
+    return spark.read.option("mergeSchema", str(differ).lower()).parquet(*(str(f) for f in files))
+
+
+def add_period(day: Column, period: Period) -> Column:
+    """`day` plus a calendar period: whole months (clamped to the month's end), then days."""
+    months = period.years * 12 + period.months
+    out = F.add_months(day, months) if months else day
+    return F.date_add(out, period.days) if period.days else out
+
+
+def _day(frame: DataFrame, name: str, fact: Fact, scope: Scope) -> Column:
+    """A date fact as a date: instants on their UTC day, text parsed as DuckDB's cast would, else an error."""
+    kind = frame.schema[name].dataType
+    value = col(name)
+    if isinstance(kind, T.DateType):
+        return value
+    if isinstance(kind, T.TimestampType):  # an instant: its UTC day whatever the session's time zone
+        return F.date_from_unix_date(F.floor(F.unix_micros(value) / DAY_MICROS).cast("int"))
+    if isinstance(kind, T.TimestampNTZType):
+        return F.to_date(value)
+    if isinstance(kind, T.StringType):
+        return F.to_date(value.try_cast("timestamp"))
+    if isinstance(kind, T.NullType):
+        return F.lit(None).cast("date")
+    where = f"{scope.collection}.{name} (the {fact.value} fact)"
+    raise RetentionEngineError(f"{where} holds {kind.simpleString()}, not dates")
+
+
+def _flag(frame: DataFrame, name: str) -> Column:
+    kind = frame.schema[name].dataType
+    if isinstance(kind, T.BooleanType):
+        return F.coalesce(col(name), F.lit(False))
+    if isinstance(kind, T.NumericType):
+        return F.coalesce(col(name) != 0, F.lit(False))
+    return col(name).isNotNull()
+
+
+def _named(frame: DataFrame, name: str, targets: list[str]) -> Column:
+    """Rows whose value, written as text, is one of `targets` (integers match only their canonical text)."""
+    kind = frame.schema[name].dataType
+    if isinstance(kind, T.IntegralType):
+        return F.coalesce(col(name).isin([int(t) for t in targets if t.lstrip("-").isdigit() and str(int(t)) == t]),
+                          F.lit(False))  # fmt: skip
+    if isinstance(kind, T.StringType):
+        return F.coalesce(col(name).isin(targets), F.lit(False))
+    return F.coalesce(col(name).cast("string").isin(targets), F.lit(False))
+
+
+def jurisdiction(value: Column) -> Column:
+    """The value as `jurisdiction_of` reads it: text, stripped as Python strips, lower-cased; empty is NULL."""
+    text = F.lower(F.btrim(value.cast("string"), F.lit(PY_WHITESPACE)))
+    return F.when(text != "", text)
+
+
+def _entry(rule: CompiledRule, place: Column | None) -> Column:
+    default = rule.default
+    otherwise = default.index if default is not None else NO_ENTRY
+    if not rule.needs_jurisdiction:
+        return F.lit(otherwise)
+    if place is None:
+        return F.lit(NO_JURISDICTION)
+    entry = F.when(place.isNull(), F.lit(NO_JURISDICTION))
+    for lim in rule.limitations:
+        if lim.matches:
+            entry = entry.when(place.isin(sorted(lim.matches)), F.lit(lim.index))
+    return entry.otherwise(F.lit(otherwise))
+
+
+def _rule(i: int, rule: CompiledRule, scope: Scope) -> dict[str, Column]:
+    """Rule i's columns: in use (u), missing code (g, NULL where none), restrict-from (rf) and delete-on (do),
+    from its entry (e) and start (s) computed one stage before."""
+    given = [t for t in rule.triggers if t in scope.facts]
+    if not given:
+        none = F.lit(None).cast("date")
+        return {f"u{i}": F.lit(False), f"g{i}": F.lit(int(M[Missing.TRIGGER])), f"rf{i}": none, f"do{i}": none}
+    entry, start = F.col(f"e{i}"), F.col(f"s{i}")
+    in_use = F.lit(False)
+    for t in given:
+        if t in EVENT_FACTS:
+            in_use = in_use | F.col(f"day_{t.value}").isNull()
+    gap = F.when(entry == NO_JURISDICTION, F.lit(int(M[Missing.JURISDICTION])))
+    gap = gap.when(entry == NO_ENTRY, F.lit(int(M[Missing.LIMITATION_PERIOD])))
+    for t in reversed([t for t in given if t not in EVENT_FACTS]):  # the first missing in order wins
+        gap = F.when(F.col(f"day_{t.value}").isNull(), F.lit(int(M[Missing(t.value)]))).otherwise(gap)
+    restrict = add_period(start, rule.after)
+    delete = F.when(entry == -1, add_period(restrict, rule.grace))
+    for lim in rule.limitations:
+        delete = delete.when(entry == lim.index, add_period(add_period(restrict, lim.period), rule.grace))
+    return {f"u{i}": in_use, f"g{i}": gap, f"rf{i}": restrict if rule.restrict else delete, f"do{i}": delete}
+
+
+def _first(conditions: list[Column]) -> Column:
+    """The index of the first true condition (the last index where none is)."""
+    out = F.when(conditions[0], F.lit(0))
+    for i, condition in enumerate(conditions[1:-1], start=1):
+        out = out.when(condition, F.lit(i))
+    return out.otherwise(F.lit(len(conditions) - 1))
+
+
+def _greatest(columns: list[Column]) -> Column:
+    return columns[0] if len(columns) == 1 else F.greatest(*columns)
+
+
+def _checked(scope: Scope, frame: DataFrame) -> None:
+    absent = [c for c in scope.columns if c not in frame.columns]
+    if absent:
+        raise RetentionEngineError(
+            f"{scope.collection} has no column {', '.join(absent)}; fix the facts mapping or the dataset's key"
+        )
+
+
+def _states(scope: Scope, frame: DataFrame, as_of: dt.date) -> DataFrame:
+    """k, st, dec, miss, lim, delete_on and o (restricted and not flagged by the system).
+
+    Built in stages, each naming its columns, so that no expression is copied into every later one that reads
+    it (a jurisdiction's CASE over hundreds of country codes would otherwise be repeated dozens of times)."""
+    _checked(scope, frame)
+    held = F.lit(bool(scope.holds))
+    if scope.person_holds and Fact.PERSON in scope.facts:
+        held = held | _named(frame, scope.facts[Fact.PERSON], sorted(scope.person_holds))
+    if Fact.LEGAL_CLAIM in scope.facts and any(r.claims_extend for r in scope.rules):
+        held = held | _flag(frame, scope.facts[Fact.LEGAL_CLAIM])
+    flag = scope.facts.get(Fact.RESTRICTED)
+    facts = frame.select(
+        col(scope.key_field).alias("k"),
+        *(_day(frame, name, f, scope).alias(f"day_{f.value}") for f, name in scope.facts.items() if f in DATE_FACTS),
+        (jurisdiction(col(scope.facts[Fact.JURISDICTION])) if Fact.JURISDICTION in scope.facts else F.lit(None))
+        .cast("string").alias("place"),
+        held.alias("held"),
+        (_flag(frame, flag) if flag is not None else F.lit(True)).alias("flagged"),
+    )  # fmt: skip
+    place = F.col("place") if Fact.JURISDICTION in scope.facts else None
+    n = len(scope.rules)
+    starts: dict[str, Column] = {}
+    for i, rule in enumerate(scope.rules):
+        given = [F.col(f"day_{t.value}") for t in rule.triggers if t in scope.facts]
+        starts[f"e{i}"] = _entry(rule, place)
+        starts[f"s{i}"] = _greatest(given) if given else F.lit(None).cast("date")
+    per_rule = facts.withColumns(starts)
+    per_rule = per_rule.withColumns({k: v for i, r in enumerate(scope.rules) for k, v in _rule(i, r, scope).items()})
+
+    in_use = F.col("u0")
+    for i in range(1, n):
+        in_use = in_use | F.col(f"u{i}")
+    combined = per_rule.withColumns({
+        "u": in_use,
+        "g": F.col("g0") if n == 1 else F.coalesce(*(F.col(f"g{i}") for i in range(n))),
+        "rf": _greatest([F.col(f"rf{i}") for i in range(n)]),
+        "do": _greatest([F.col(f"do{i}") for i in range(n)]),
+    })  # fmt: skip
+    u, g, undecided = F.col("u"), F.col("g"), F.col("g").isNotNull()
+    day = F.lit(as_of)
+    due = F.col("do") <= day
+    held = F.col("held")
+    person = (due & ~held) if scope.person_unknown else F.lit(False)
+    state = (
+        F.when(undecided & ~u, F.lit(int(S[RetentionState.UNDECIDABLE])))
+        .when(u | (F.col("rf") > day), F.lit(int(S[RetentionState.ACTIVE])))
+        .when(person, F.lit(int(S[RetentionState.UNDECIDABLE])))
+        .when(due & held, F.lit(int(S[RetentionState.HELD])))
+        .when(due, F.lit(int(S[scope.due])))
+        .otherwise(F.lit(int(S[RetentionState.RESTRICTED])))
+    )
+    decider = F.lit(0)
+    if n > 1:
+        decider = (
+            F.when(u, _first([F.col(f"u{i}") for i in range(n)]))
+            .when(undecided, _first([F.col(f"g{i}").isNotNull() for i in range(n)]))
+            .otherwise(_first([F.col(f"do{i}") == F.col("do") for i in range(n)]))
+        )
+    dated = ~u & ~undecided
+    judged = combined.withColumns({"st": state, "dec": decider, "d": dated, "pg": person & dated})
+    entry = F.col("e0")
+    if n > 1:
+        entry = F.when(F.col("dec") == 0, F.col("e0"))
+        for i in range(1, n):
+            entry = entry.when(F.col("dec") == i, F.col(f"e{i}"))
+    lim = F.when(F.col("d") & ~F.col("pg"), entry)
+    person_code = F.lit(int(M[Missing.PERSON]))
+    missing = F.when(u, F.lit(None)).when(undecided, g).when(F.col("pg"), person_code)
+    return judged.select(
+        "k",
+        "st",
+        "dec",
+        missing.cast("int").alias("miss"),
+        lim.cast("int").alias("lim"),
+        F.when(lim.isNotNull(), F.col("do")).alias("delete_on"),
+        ((F.col("st") == int(S[RetentionState.RESTRICTED])) & ~F.col("flagged")).alias("o"),
+    )
+
+
+def states(scope: Scope, frame: DataFrame, as_of: dt.date) -> DataFrame:
+    """Every record's state (k, st, dec, miss, lim, delete_on) with the local engine's codes, lazily."""
+    return _states(scope, frame, as_of).drop("o")
+
+
+def evaluate(scope: Scope, frame: DataFrame, as_of: dt.date, examples: int = 3) -> ScopeResult:
+    """Counts per state, deciding rule, missing fact and limitation entry, with the smallest keys as examples."""
+    if examples < 1:
+        raise ValueError(f"examples must be at least 1, not {examples}")
+    grouped = _states(scope, frame, as_of).groupBy("st", "dec", "miss", "lim")
+    rows = grouped.agg(F.count(F.lit(1)).alias("n"), F.count_if("o").alias("open"),
+                       F.min_by("k", "k", examples).alias("keys")).collect()  # fmt: skip
+    tallies, to_restrict = [], 0
+    for row in rows:
+        missing = MISSING[row["miss"]] if row["miss"] is not None else None
+        keys = tuple(sorted(row["keys"]))
+        tallies.append(Tally(STATES[row["st"]], scope.rules[row["dec"]].key, row["n"], keys, missing, row["lim"]))
+        to_restrict += row["open"]
+    return ScopeResult(scope.collection, sorted_tallies(tallies), to_restrict)
+
+
+def sweep(plan: RetentionPlan, tables: Mapping[str, DataFrame], examples: int = 3) -> RetentionReport:
+    """The report of a plan over collections already opened as DataFrames; absent collections are reported."""
+    results = []
+    for scope in plan.scopes:
+        frame = tables.get(scope.collection)
+        if frame is None:
+            results.append(ScopeResult(scope.collection, error="not read"))
+            continue
+        results.append(evaluate(scope, frame, plan.as_of, examples))
+    return RetentionReport(plan, tuple(results))

@@ -42,6 +42,7 @@ from privet.retention import Hold, HoldScope, RetentionState, Scope, plan_retent
 from privet.store import migrate, open_database  # noqa: E402
 from privet.store.requests import SqlCheckpoints  # noqa: E402
 from privet.workspace.manifest_files import load_manifest  # noqa: E402
+from privet.workspace.retention import batch_phase  # noqa: E402
 
 AS_OF = dt.date(2025, 6, 30)
 NOW = dt.datetime(2025, 6, 30, 12, tzinfo=dt.UTC)
@@ -115,8 +116,7 @@ def measure_apply(label: str, manifest: Manifest, scope: Scope, records: int, ba
             if sets is None:
                 break
             clock = time.perf_counter()
-            content = "\x1f".join(f"{a.kind.value}:{a.keys!r}" for a in sets)
-            phase = f"retention:{hashlib.sha256(content.encode()).hexdigest()[:24]}"
+            phase = batch_phase(sets)
             outcome = apply_sets("retention-bench", sets, [scope.collection], graph, {"anker_account": connector},
                                  checkpoints, key, NOW, phase=phase)  # fmt: skip
             assert not outcome.failed, outcome.failed
@@ -169,8 +169,7 @@ def measure_lake(manifest: Manifest, scope: Scope, records: int, batch: int, fil
         found = due(scope, facts, AS_OF)
         changed, steps = 0, 0
         for sets in found.batches(batch):
-            content = "\x1f".join(f"{a.kind.value}:{a.keys!r}" for a in sets)
-            phase = f"retention:{hashlib.sha256(content.encode()).hexdigest()[:24]}"
+            phase = batch_phase(sets)
             outcome = apply_sets("retention-lake", sets, [scope.collection], graph, {"anker_account": connector},
                                  checkpoints, key, NOW, phase=phase)  # fmt: skip
             assert not outcome.failed, outcome.failed

@@ -35,7 +35,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from pydantic import BaseModel, ConfigDict, Field
 
-from privet.fulfilment.ports import Column, ColumnType, ConnectorError, Row, Update, batched
+from privet.fulfilment.ports import Column, ColumnType, ConnectorError, Row, Update, batched, distinct
 
 Format = Literal["parquet", "csv"]
 _FILE = "privet_source_file__"
@@ -87,14 +87,14 @@ class FilesConnector:
         files, known = self._collection(collection)
         names = list(known) if columns is None else list(columns)
         self._check(collection, known, [field, *names])
-        if not files or not values:
+        if not files or len(values) == 0:
             return []
         files = self._flushed(collection, files)
         projection = ", ".join(_quote(n) for n in names)
         query = f"SELECT {projection} FROM {self._reader()} WHERE {_quote(field)} IN (SELECT unnest(?))"
         rows: list[Row] = []
         with self._failing(f"select from {collection}"):
-            for batch in batched(_distinct(values), self.batch_size):
+            for batch in batched(distinct(values), self.batch_size):
                 result = self._db.execute(query, [_paths(files), list(batch)])
                 rows += [dict(zip(names, r, strict=True)) for r in result.fetchall()]
         return rows
@@ -102,13 +102,13 @@ class FilesConnector:
     def count(self, collection: str, field: str, values: Sequence[Any]) -> int:
         files, known = self._collection(collection)
         self._check(collection, known, [field])
-        if not files or not values:
+        if not files or len(values) == 0:
             return 0
         files = self._flushed(collection, files)
         query = f"SELECT count(*) FROM {self._reader()} WHERE {_quote(field)} IN (SELECT unnest(?))"
         total = 0
         with self._failing(f"count {collection}"):
-            for batch in batched(_distinct(values), self.batch_size):
+            for batch in batched(distinct(values), self.batch_size):
                 ((found,),) = self._db.execute(query, [_paths(files), list(batch)]).fetchall()
                 total += int(found)
         return total
@@ -143,7 +143,7 @@ class FilesConnector:
         """The same values on every row holding one of `keys`: one rewrite of each affected file."""
         files, known = self._collection(collection)
         self._check(collection, known, [key_field, *values])
-        if not files or not keys or not values:
+        if not files or len(keys) == 0 or not values:
             return 0
         matches = self._matcher(keys)
 
@@ -157,12 +157,12 @@ class FilesConnector:
                 )
             return table, int(pc.sum(hit).as_py() or 0)
 
-        return self._rewrite(collection, files, key_field, list(keys), rewrite)
+        return self._rewrite(collection, files, key_field, keys, rewrite)
 
     def delete(self, collection: str, key_field: str, keys: Sequence[Any]) -> int:
         files, known = self._collection(collection)
         self._check(collection, known, [key_field])
-        if not files or not keys:
+        if not files or len(keys) == 0:
             return 0
         matches = self._matcher(keys)
 
@@ -170,7 +170,7 @@ class FilesConnector:
             doomed = matches(table.column(key_field))
             return table.filter(pc.invert(doomed)), int(pc.sum(doomed).as_py() or 0)
 
-        return self._rewrite(collection, files, key_field, list(keys), rewrite)
+        return self._rewrite(collection, files, key_field, keys, rewrite)
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[None]:
@@ -229,7 +229,7 @@ class FilesConnector:
                 f"{self.name}: commit failed after replacing {len(done)} of {len(staged)} files: {exc.strerror}"
             ) from exc
 
-    def _rewrite(self, collection: str, files: list[Path], key_field: str, keys: list[Any], change: Any) -> int:
+    def _rewrite(self, collection: str, files: list[Path], key_field: str, keys: Sequence[Any], change: Any) -> int:
         """Apply `change` (table -> (new table, rows affected)) to the files that hold one of `keys`."""
         with self.transaction(), self._failing(f"change {collection}"):
             assert self._staged is not None and self._pending is not None
@@ -247,17 +247,20 @@ class FilesConnector:
                     total += count
             return total
 
-    def _holding(self, files: list[Path], key_field: str, keys: list[Any]) -> set[Path]:
+    def _holding(self, files: list[Path], key_field: str, keys: Sequence[Any]) -> set[Path]:
         """The files holding any of `keys`: one scan of the key column, the keys joined as an Arrow table."""
         if not files:
             return set()
         select = f"SELECT DISTINCT {_FILE} FROM {self._reader(raw=True)} WHERE {_quote(key_field)} IN"
         try:
-            wanted = pa.table({"k": pa.array(self._keys(_distinct(keys)))})
+            if isinstance(keys, np.ndarray) and keys.dtype.kind in "iu" and self.format == "parquet":
+                wanted = pa.table({"k": pa.array(keys)})  # IN (SELECT k ...) needs no distinct keys
+            else:
+                wanted = pa.table({"k": pa.array(self._keys(distinct(keys)))})
         except (pa.ArrowInvalid, pa.ArrowTypeError):  # keys of mixed types: ask batch by batch, as values
             query = f"{select} (SELECT unnest(?))"
             found: set[Path] = set()
-            for batch in batched(_distinct(keys), self.batch_size):
+            for batch in batched(distinct(keys), self.batch_size):
                 found |= {Path(r[0]) for r in self._db.execute(query, [_paths(files), self._keys(batch)]).fetchall()}
             return found
         self._db.register("privet_keys__", wanted)
@@ -308,14 +311,17 @@ class FilesConnector:
     def _matcher(self, keys: Sequence[Any]) -> Any:
         """column -> which of its rows hold one of `keys`, built once for every file of a call. Integer keys in a
         range of up to 64 M values use a bitmap (one array index per row); others a hash set per key type."""
-        distinct = _distinct(keys)
+        ints = np.asarray(keys) if isinstance(keys, np.ndarray) and keys.dtype.kind in "iu" else None
+        given = None if ints is not None else distinct(keys)
+        if ints is None and given and all(type(k) is int for k in given):
+            ints = np.asarray(given, dtype=np.int64)
         bitmap: np.ndarray | None = None
         low = 0
-        if self.format == "parquet" and distinct and all(type(k) is int for k in distinct):
-            low, high = min(distinct), max(distinct)
+        if self.format == "parquet" and ints is not None and len(ints):
+            low, high = int(ints.min()), int(ints.max())
             if high - low < 1 << 26:
                 bitmap = np.zeros(high - low + 1, dtype=bool)
-                bitmap[np.asarray(distinct, dtype=np.int64) - low] = True
+                bitmap[ints.astype(np.int64) - low] = True
         made: dict[Any, Any] = {}
 
         def matches(column: Any) -> Any:
@@ -326,7 +332,7 @@ class FilesConnector:
                 hit[inside] = bitmap[values[inside]]
                 return pa.array(hit)
             if column.type not in made:
-                made[column.type] = self._array(distinct, column.type)
+                made[column.type] = self._array(given if given is not None else distinct(keys), column.type)
             return pc.is_in(column, value_set=made[column.type])
 
         return matches
@@ -417,10 +423,6 @@ def _text(value: Any) -> str | None:
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
-
-
-def _distinct(values: Sequence[Any]) -> list[Any]:
-    return list(dict.fromkeys(values))
 
 
 def _paths(files: Sequence[Path]) -> list[str]:

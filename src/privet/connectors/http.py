@@ -33,7 +33,7 @@ from privet.connectors.http_spec import (
     Read,
     Write,
 )
-from privet.fulfilment.ports import Column, ConnectorError, Row, Update, batched
+from privet.fulfilment.ports import Column, ConnectorError, Row, Update, batched, distinct, plain
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -103,9 +103,10 @@ class HttpConnector:
         return sum(self._each(rows, lambda chunk: self._call(write, None, body=_wrap(write, chunk), rows=len(chunk))))
 
     def update_all(self, collection: str, key_field: str, keys: Sequence[Any], values: Mapping[str, Any]) -> int:
-        return self.update(collection, key_field, [Update(k, values) for k in dict.fromkeys(keys)])
+        return self.update(collection, key_field, [Update(k, values) for k in distinct(keys)])
 
     def delete(self, collection: str, key_field: str, keys: Sequence[Any]) -> int:
+        keys = plain(keys)
         spec = self._collection(collection)
         self._check(collection, spec, [key_field])
         write = self._write(collection, spec, spec.delete, key_field, "delete")

@@ -21,7 +21,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from privet.fulfilment.ports import Column, Row, Update
+from privet.fulfilment.ports import Column, Row, Update, distinct, plain
 
 
 class ManualAction(StrEnum):
@@ -103,9 +103,10 @@ class ManualConnector:
         return 0
 
     def update_all(self, collection: str, key_field: str, keys: Sequence[Any], values: Mapping[str, Any]) -> int:
-        return self.update(collection, key_field, [Update(k, values) for k in dict.fromkeys(keys)])
+        return self.update(collection, key_field, [Update(k, values) for k in distinct(keys)])
 
     def delete(self, collection: str, key_field: str, keys: Sequence[Any]) -> int:
+        keys = plain(keys)
         if keys:
             self._add(
                 collection,

@@ -18,7 +18,7 @@ from sqlalchemy.dialects import mysql
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
-from privet.fulfilment.ports import Column, ColumnType, ConnectorError, Row, Update, batched
+from privet.fulfilment.ports import Column, ColumnType, ConnectorError, Row, Update, batched, distinct
 
 # Backends given without a driver get the one privet installs.
 DEFAULT_DRIVERS = {"postgresql": "psycopg", "postgres": "psycopg", "mysql": "pymysql", "mariadb": "pymysql"}
@@ -73,7 +73,7 @@ class SqlConnector:
             wanted = list(table.columns) if columns is None else [self._column(table, c) for c in columns]
             statement = sa.select(*wanted).where(key.in_(sa.bindparam(_KEYS, expanding=True)))
             rows: list[Row] = []
-            for batch in batched(_distinct(values), self.batch_size):
+            for batch in batched(distinct(values), self.batch_size):
                 rows += [dict(r._mapping) for r in conn.execute(statement, {_KEYS: list(batch)})]
             return rows
 
@@ -86,7 +86,7 @@ class SqlConnector:
             )
             return sum(
                 conn.execute(statement, {_KEYS: list(batch)}).scalar_one()
-                for batch in batched(_distinct(values), self.batch_size)
+                for batch in batched(distinct(values), self.batch_size)
             )
 
     def update(self, collection: str, key_field: str, updates: Sequence[Update]) -> int:
@@ -124,7 +124,7 @@ class SqlConnector:
             statement = sa.update(table).where(key.in_(sa.bindparam(_KEYS, expanding=True))).values(targets)
             return sum(
                 conn.execute(statement, {_KEYS: list(batch)}).rowcount
-                for batch in batched(_distinct(keys), self.batch_size)
+                for batch in batched(distinct(keys), self.batch_size)
             )
 
     def delete(self, collection: str, key_field: str, keys: Sequence[Any]) -> int:
@@ -134,7 +134,7 @@ class SqlConnector:
             statement = sa.delete(table).where(key.in_(sa.bindparam(_KEYS, expanding=True)))
             return sum(
                 conn.execute(statement, {_KEYS: list(batch)}).rowcount
-                for batch in batched(_distinct(keys), self.batch_size)
+                for batch in batched(distinct(keys), self.batch_size)
             )
 
     @contextlib.contextmanager
@@ -230,11 +230,6 @@ def _with_driver(url: URL) -> URL:
         backend = "postgresql" if url.drivername == "postgres" else url.drivername
         return url.set(drivername=f"{backend}+{DEFAULT_DRIVERS[url.drivername]}")
     return url
-
-
-def _distinct(values: Sequence[Any]) -> list[Any]:
-    """Each key once, in order: a key repeated across batches would be counted (and returned) twice."""
-    return list(dict.fromkeys(values))
 
 
 def _column(column: sa.Column[Any]) -> Column:

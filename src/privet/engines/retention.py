@@ -398,7 +398,7 @@ class Due:
 
     def batches(self, size: int) -> Iterator[list[ActionSet]]:
         """Action sets for `size` records at a time, in order; each state, rule and limitation entry keeps its
-        reason. Keys stay an Arrow-backed list: no per-record object is made."""
+        reason. Keys are NumPy arrays: no per-record Python object is made on the way to the connector."""
         st = self.table.column("st").to_numpy()
         dec = self.table.column("dec").to_numpy()
         lim = self.table.column("lim").to_numpy()
@@ -410,7 +410,7 @@ class Due:
             sets: list[ActionSet] = []
             for start, end in itertools.pairwise(cuts):
                 state, rule = STATES[int(st[start])], self.scope.rules[int(dec[start])].key
-                part = keys.slice(start, end - start).to_pylist()
+                part = keys.slice(start, end - start).to_numpy(zero_copy_only=False)
                 sets += action_sets_for(self.scope, state, rule, int(lim[start]) if lim[start] != -9 else None, part)
             yield sets
 
@@ -426,8 +426,24 @@ def due(scope: Scope, table: pa.Table, as_of: dt.date, threads: int = 2) -> Due:
         "dec": s.decider[rows],
         "lim": s.entry[rows],
     })  # fmt: skip
+    return Due(scope, _sorted_due(picked))
+
+
+def _sorted_due(picked: pa.Table) -> pa.Table:
+    """By state, rule, limitation entry and key. Integer keys within 2**40 of each other sort as one 64-bit number
+    (state, rule and entry take 17 bits above the key), several times faster than a sort on four columns."""
+    keys = picked.column("k")
+    if pa.types.is_integer(keys.type) and keys.null_count == 0 and len(keys):
+        k = keys.to_numpy().astype(np.int64)
+        low = int(k.min())
+        if int(k.max()) - low < 1 << 40:
+            st = picked.column("st").to_numpy().astype(np.int64)
+            dec = picked.column("dec").to_numpy().astype(np.int64)
+            lim = picked.column("lim").to_numpy().astype(np.int64) + 128
+            combined = (st << 55) | (dec << 48) | (lim << 40) | (k - low)
+            return picked.take(pa.array(np.argsort(combined)))
     order = [("st", "ascending"), ("dec", "ascending"), ("lim", "ascending"), ("k", "ascending")]
-    return Due(scope, picked.sort_by(order))
+    return picked.sort_by(order)
 
 
 # -- reading the facts --------------------------------------------------------------------------------------------

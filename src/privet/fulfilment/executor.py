@@ -20,7 +20,7 @@ from privet.fulfilment.erasure import Action, ActionKind, ActionSet, LegalHold, 
 from privet.fulfilment.graph import DatasetGraph, FieldNode
 from privet.fulfilment.masking import MaskingError, Null, column_for, make_strategy, mask_value
 from privet.fulfilment.plan import AccessPlan, ErasurePlan
-from privet.fulfilment.ports import Column, ColumnType, Connector, ConnectorError, Row, Update, batched
+from privet.fulfilment.ports import Column, ColumnType, Connector, ConnectorError, Row, Update, batched, plain
 from privet.manifest.model import Manifest
 
 RESTRICTED_COLUMNS = ("privet_restricted", "restricted", "processing_restricted")
@@ -308,33 +308,44 @@ def _apply_collection(
     changed = 0
     tasks: list[str] = []
     # Reasons matter to people, not to the system: the same change for several reasons is one statement.
-    deletes: dict[str, list[Any]] = defaultdict(list)
-    constant: dict[tuple[str, tuple[tuple[str, Any], ...]], list[Any]] = defaultdict(list)
+    deletes: dict[str, list[Sequence[Any]]] = defaultdict(list)
+    constant: dict[tuple[str, tuple[tuple[str, Any], ...]], list[Sequence[Any]]] = defaultdict(list)
     per_row: list[ActionSet] = []
     flag = next((c for c in RESTRICTED_COLUMNS if c in live), None)
     for one in sets:
         if one.kind is ActionKind.DELETE:
-            deletes[one.key_field] += one.keys
+            deletes[one.key_field].append(one.keys)
         elif one.kind is ActionKind.MASK:
             strategy = make_strategy(one.strategy or "null")
             for name in one.fields:
                 strategy.check(column_for(fields[name], live.get(name)))
             if isinstance(strategy, Null):
-                constant[(one.key_field, tuple((name, None) for name in one.fields))] += one.keys
+                constant[(one.key_field, tuple((name, None) for name in one.fields))].append(one.keys)
             else:
                 per_row.append(one)
         elif one.kind is ActionKind.RESTRICT:
             if flag is None:
                 tasks.append(_restrict_task(collection, node.system, one))
             else:
-                constant[(one.key_field, ((flag, _true(live[flag])),))] += one.keys
+                constant[(one.key_field, ((flag, _true(live[flag])),))].append(one.keys)
     with connector.transaction():
-        for key_field, keys in deletes.items():
-            changed += connector.delete(table, key_field, keys)
-        for (key_field, values), keys in constant.items():
-            changed += connector.update_all(table, key_field, keys, dict(values))
+        for key_field, parts in deletes.items():
+            changed += connector.delete(table, key_field, joined(parts))
+        for (key_field, values), parts in constant.items():
+            changed += connector.update_all(table, key_field, joined(parts), dict(values))
         changed += _rewrite_rows(table, per_row, fields, live, connector, key)
     return changed, tasks
+
+
+def joined(parts: Sequence[Sequence[Any]]) -> Sequence[Any]:
+    """Key sequences as one: arrays from a bulk engine stay one array (connectors read them in bulk)."""
+    if len(parts) == 1:
+        return parts[0]
+    if all(hasattr(p, "dtype") for p in parts):
+        import numpy as np
+
+        return np.concatenate(parts)  # type: ignore[return-value]  # an array is a sequence of its keys
+    return [k for p in parts for k in plain(p)]
 
 
 def _rewrite_rows(table: str, sets: Sequence[ActionSet], fields: Mapping[str, FieldNode],
@@ -342,7 +353,7 @@ def _rewrite_rows(table: str, sets: Sequence[ActionSet], fields: Mapping[str, Fi
     """Masks whose value depends on the row: read the rows, compute each value, write them back in batches."""
     changed = 0
     for one in sets:
-        for chunk in batched(one.keys, 5000):
+        for chunk in batched(plain(one.keys), 5000):
             rows = {row[one.key_field]: row for row in connector.select(table, one.key_field, chunk)}
             updates = []
             for k in chunk:
@@ -357,9 +368,10 @@ def _rewrite_rows(table: str, sets: Sequence[ActionSet], fields: Mapping[str, Fi
 
 
 def _restrict_task(collection: str, system: str | None, one: ActionSet) -> str:
-    keys = list(one.keys)
-    shown = ", ".join(repr(k) for k in keys[:20]) + (f" and {len(keys) - 20:,} more" if len(keys) > 20 else "")
-    rows = f"row {one.key_field}={keys[0]!r}" if len(keys) == 1 else f"{len(keys):,} rows ({one.key_field} {shown})"
+    keys = plain(one.keys[:20])
+    n = len(one.keys)
+    shown = ", ".join(repr(k) for k in keys) + (f" and {n - 20:,} more" if n > 20 else "")
+    rows = f"row {one.key_field}={keys[0]!r}" if n == 1 else f"{n:,} rows ({one.key_field} {shown})"
     what = f" ({', '.join(one.fields)})" if one.fields else ""
     return (f"restrict {collection} {rows}{what} in {system}: no restriction flag column; "
             f"{one.reason.text}")  # fmt: skip

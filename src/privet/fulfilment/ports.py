@@ -89,6 +89,18 @@ class ConnectorFactory(Protocol):
     def __call__(self, system: str, config: Mapping[str, Any]) -> Connector: ...
 
 
+def plain(values: Sequence[Any]) -> list[Any]:
+    """Keys as a list of Python values: bulk engines hand NumPy arrays, which drivers do not take as parameters."""
+    tolist = getattr(values, "tolist", None)
+    return list(tolist()) if callable(tolist) else list(values)
+
+
+def distinct(values: Sequence[Any]) -> list[Any]:
+    """Each key once, in first-seen order, as Python values: a key repeated across batches would be counted (and
+    returned) twice."""
+    return list(dict.fromkeys(plain(values)))
+
+
 def batched(values: Sequence[Any], size: int) -> Iterator[Sequence[Any]]:
     for start in range(0, len(values), size):
         yield values[start : start + size]

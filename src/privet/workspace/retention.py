@@ -16,17 +16,19 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import logging
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import yaml
 
-from privet.fulfilment.executor import StepRecord, StepState, apply_sets, table_of
+from privet.fulfilment.erasure import ActionSet
+from privet.fulfilment.executor import StepRecord, StepState, apply_sets, joined, table_of
 from privet.fulfilment.graph import build_graph
-from privet.fulfilment.ports import Column, Connector, ConnectorError
+from privet.fulfilment.ports import Column, Connector, ConnectorError, plain
 from privet.retention.plan import RetentionPlan, plan_retention
 from privet.retention.report import RetentionReport, ScopeResult
 from privet.store.holds import SqlHolds
@@ -232,25 +234,43 @@ def _carry_out(rt: Runtime, found: Sweep, conns: Mapping[str, Connector], run_id
     manual: list[str] = []
     for d in dues:
         for sets in d.batches(size):
-            # The batch's content names its checkpoint: a rerun of the same run skips it once it is done.
-            digest = hashlib.sha256()
-            for one in sets:
-                digest.update(f"{one.kind.value}:{one.fields}:{one.strategy}:{one.keys!r}\x1f".encode())
-            phase = f"retention:{digest.hexdigest()[:24]}"
+            phase = batch_phase(sets)
             outcome = apply_sets(run_id, sets, [d.scope.collection], graph, conns, rt.checkpoints,
                                  rt.settings.secret_key, rt.now(), phase=phase)  # fmt: skip
             manual += outcome.manual
             if outcome.failed:
                 failed.update(outcome.failed)
                 break
-            records: dict[str, set[Any]] = {}
-            for one in sets:
-                records.setdefault(one.kind.value, set()).update(one.keys)
-            for kind, keys in records.items():
-                actions_by_kind[kind] = actions_by_kind.get(kind, 0) + len(keys)
+            records = 0
+            for kind in dict.fromkeys(one.kind for one in sets):
+                count = _distinct_count(joined([one.keys for one in sets if one.kind is kind]))
+                actions_by_kind[kind.value] = actions_by_kind.get(kind.value, 0) + count
+                records += count
             rows_changed[d.scope.collection] = rows_changed.get(d.scope.collection, 0) + sum(outcome.done.values())
             if progress is not None:
-                progress(d.scope.collection, len(set().union(*records.values())), total)
+                progress(d.scope.collection, records, total)
         if failed:
             break
     return {"actions": actions_by_kind, "rows_changed": rows_changed, "failed": failed, "manual": manual[:100]}
+
+
+def batch_phase(sets: Sequence[ActionSet]) -> str:
+    """A batch's checkpoint name, from its content: a rerun of the same run skips the batch once it is done."""
+    digest = hashlib.sha256()
+    for one in sets:
+        digest.update(f"{one.kind.value}:{one.fields}:{one.strategy}:{len(one.keys)}:".encode())
+        digest.update(_key_bytes(one.keys))
+    return f"retention:{digest.hexdigest()[:24]}"
+
+
+def _key_bytes(keys: Sequence[Any]) -> bytes:
+    """The keys, exactly, for a checkpoint name (an array's repr would abbreviate a long one)."""
+    if isinstance(keys, np.ndarray) and keys.dtype.kind in "iu":
+        return keys.astype(np.int64).tobytes()
+    return repr(plain(keys)).encode()
+
+
+def _distinct_count(keys: Sequence[Any]) -> int:
+    if isinstance(keys, np.ndarray) and keys.dtype.kind in "iu":
+        return len(np.unique(keys))
+    return len(set(plain(keys)))

@@ -25,6 +25,7 @@ import contextlib
 import os
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Literal
 
@@ -194,9 +195,21 @@ class FilesConnector:
     def _flush(self) -> None:
         """Write the tables waiting in memory to staged files beside their originals."""
         assert self._staged is not None and self._pending is not None
-        for original, table in self._pending.items():
-            temporary = original.with_name(f".{original.name}.{uuid.uuid4().hex}.tmp")
-            self._write(table, temporary, like=original)
+        targets = {o: o.with_name(f".{o.name}.{uuid.uuid4().hex}.tmp") for o in self._pending}
+        # Files are independent and the Parquet writer releases the GIL: write them side by side (CSV goes through
+        # the one DuckDB connection, which takes one call at a time).
+        workers = max(1, min(len(targets), os.cpu_count() or 1)) if self.format == "parquet" else 1
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            written = [pool.submit(self._write, table, targets[original], original)
+                       for original, table in self._pending.items()]  # fmt: skip
+        try:
+            for done in written:
+                done.result()
+        except BaseException:
+            for temporary in targets.values():
+                temporary.unlink(missing_ok=True)
+            raise
+        for original, temporary in targets.items():
             previous = self._staged.get(original)
             self._staged[original] = temporary
             if previous is not None:

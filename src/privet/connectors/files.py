@@ -250,13 +250,21 @@ class FilesConnector:
             current = {f: originals.get(f, f) for f in files}  # the file to read -> the file it replaces
             waiting = {f for f, original in current.items() if original in self._pending}
             affected = self._holding([f for f in current if f not in waiting], key_field, keys) | waiting
-            total = 0
-            for path in sorted(affected):
+            pending = self._pending
+
+            def one(path: Path) -> tuple[Path, Any, int]:
                 original = current[path]
-                table = self._pending[original] if original in self._pending else self._read(path)
-                table, count = change(table)
+                return (original, *change(pending[original] if original in pending else self._read(path)))
+
+            # Parquet files are read and changed side by side (Arrow releases the GIL); CSV goes through the one
+            # DuckDB connection.
+            workers = max(1, min(len(affected), os.cpu_count() or 1)) if self.format == "parquet" else 1
+            with ThreadPoolExecutor(max_workers=workers) as pool:
+                changed = list(pool.map(one, sorted(affected)))
+            total = 0
+            for original, table, count in changed:
                 if count:
-                    self._pending[original] = table
+                    pending[original] = table
                     total += count
             return total
 

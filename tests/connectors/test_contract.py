@@ -35,6 +35,16 @@ def test_describe_reports_the_live_columns(harness: Harness) -> None:
     assert all(c.name == n for n, c in users.items())
 
 
+def test_describing_many_collections_at_once_answers_as_one_by_one(harness: Harness) -> None:
+    many = getattr(harness.connector, "describe_many", None)
+    if many is None:
+        pytest.skip("this connector describes one collection at a time")
+    at_once = many(["users", "orders", "no_such_table"])
+    harness.connector.close()  # nothing cached: each answer below comes from the live schema again
+    assert at_once == {name: harness.connector.describe(name) for name in ("users", "orders", "no_such_table")}
+    assert at_once["no_such_table"] is None and at_once["users"] is not None and at_once["users"]["id"].type.value
+
+
 def test_a_missing_collection_is_described_as_none(harness: Harness) -> None:
     assert harness.connector.describe("no_such_table") is None
 

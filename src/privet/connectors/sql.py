@@ -64,6 +64,37 @@ class SqlConnector:
             table = self._reflect(conn, collection)
             return None if table is None else {c.name: _column(c) for c in table.columns}
 
+    def describe_many(self, collections: Sequence[str]) -> dict[str, dict[str, Column] | None]:
+        """`describe` for several collections with a few catalogue queries in all, not a few per table."""
+        with self._failing("describe"), self._connection() as conn:
+            missing = [c for c in dict.fromkeys(collections) if c not in self._tables]
+            if len(missing) > 1:
+                self._reflect_many(conn, missing)
+            tables = {c: self._reflect(conn, c) for c in collections}
+        return {c: None if t is None else {col.name: _column(col) for col in t.columns} for c, t in tables.items()}
+
+    def _reflect_many(self, conn: Connection, collections: list[str]) -> None:
+        from sqlalchemy.engine.reflection import ObjectKind
+
+        for name in collections:
+            if not name or "\x00" in name:
+                raise ConnectorError(f"{self.name}: {name!r} is not a collection name")
+        inspector = sa.inspect(conn)
+        kind = ObjectKind.TABLE | ObjectKind.VIEW
+        try:
+            columns = inspector.get_multi_columns(schema=self.schema, filter_names=collections, kind=kind)
+            keys = inspector.get_multi_pk_constraint(schema=self.schema, filter_names=collections, kind=kind)
+        except NotImplementedError:  # a dialect without multi-reflection: one table at a time, in _reflect
+            return
+        for (_, name), found in columns.items():
+            pk = keys.get((self.schema, name))
+            key = set(pk["constrained_columns"]) if pk else set()
+            table = sa.Table(name, sa.MetaData(), *(
+                sa.Column(c["name"], c["type"], nullable=c.get("nullable", True), primary_key=c["name"] in key)
+                for c in found
+            ), schema=self.schema)  # fmt: skip
+            self._tables[name] = table
+
     def select(
         self, collection: str, field: str, values: Sequence[Any], columns: Sequence[str] | None = None
     ) -> list[Row]:

@@ -108,6 +108,16 @@ def _check_schema(plan: AccessPlan, graph: DatasetGraph, connectors: Mapping[str
             f"no connection for system {system} ({', '.join(collections)}); configure it under "
             f"[systems.{system}] in privet.toml"
         )
+    by_system: dict[str, list[str]] = defaultdict(list)
+    for step in plan.steps:
+        system = graph.node(step.collection).system
+        if system is not None and system in connectors:
+            by_system[system].append(table_of(step.collection))
+    for system, tables in by_system.items():  # one round of catalogue queries per system where it can
+        many = getattr(connectors[system], "describe_many", None)
+        if many is not None:
+            with contextlib.suppress(ConnectorError):  # each table's own describe below says what is wrong
+                many(tables)
     for step in plan.steps:
         node = graph.node(step.collection)
         if node.system is None or node.system not in connectors:

@@ -341,10 +341,26 @@ def _apply_collection(
     with connector.transaction():
         for key_field, parts in deletes.items():
             changed += connector.delete(table, key_field, joined(parts))
-        for (key_field, values), parts in constant.items():
-            changed += connector.update_all(table, key_field, joined(parts), dict(values))
-        changed += _rewrite_rows(table, per_row, fields, live, connector, key)
+        # A row may take several statements (a mask and the restriction flag): count it once. Statements report
+        # only how many rows each changed, so rows changed are at most the distinct keys they were for.
+        updated = sum(connector.update_all(table, kf, joined(parts), dict(values))
+                      for (kf, values), parts in constant.items())  # fmt: skip
+        updated += _rewrite_rows(table, per_row, fields, live, connector, key)
+        if len(constant) + len(per_row) > 1:
+            addressed = [keys for parts in constant.values() for keys in parts] + [one.keys for one in per_row]
+            updated = min(updated, distinct_count(joined(addressed)))
+        changed += updated
     return changed, tasks
+
+
+def distinct_count(keys: Sequence[Any]) -> int:
+    """How many different keys (arrays are sorted: NumPy's hashing unique is many times slower on millions)."""
+    if hasattr(keys, "dtype"):
+        import numpy as np
+
+        ordered = np.sort(keys)
+        return int(len(ordered) and 1 + np.count_nonzero(ordered[1:] != ordered[:-1]))
+    return len(set(plain(keys)))
 
 
 def joined(parts: Sequence[Sequence[Any]]) -> Sequence[Any]:

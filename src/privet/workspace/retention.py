@@ -26,7 +26,7 @@ import numpy as np
 import yaml
 
 from privet.fulfilment.erasure import ActionSet
-from privet.fulfilment.executor import StepRecord, StepState, apply_sets, joined, table_of
+from privet.fulfilment.executor import StepRecord, StepState, apply_sets, distinct_count, joined, table_of
 from privet.fulfilment.graph import build_graph
 from privet.fulfilment.ports import Column, Connector, ConnectorError, plain
 from privet.retention.plan import RetentionPlan, plan_retention
@@ -243,7 +243,7 @@ def _carry_out(rt: Runtime, found: Sweep, conns: Mapping[str, Connector], run_id
                 break
             records = 0
             for kind in dict.fromkeys(one.kind for one in sets):
-                count = _distinct_count(joined([one.keys for one in sets if one.kind is kind]))
+                count = distinct_count(joined([one.keys for one in sets if one.kind is kind]))
                 actions_by_kind[kind.value] = actions_by_kind.get(kind.value, 0) + count
                 records += count
             rows_changed[d.scope.collection] = rows_changed.get(d.scope.collection, 0) + sum(outcome.done.values())

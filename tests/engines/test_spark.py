@@ -24,7 +24,7 @@ from privet.connectors.files import FilesConnector
 from privet.engines import retention as local_retention
 from privet.engines.enforce import EnforceError, enforce_file, enforce_table
 from privet.fulfilment.erasure import ActionKind, LegalHold
-from privet.fulfilment.executor import StepRecord, apply_actions, plan_actions
+from privet.fulfilment.executor import MemoryCheckpoints, apply_actions, plan_actions
 from privet.fulfilment.graph import build_graph
 from privet.fulfilment.masking import MaskingError
 from privet.fulfilment.plan import plan_erasure
@@ -333,20 +333,6 @@ def write_lake(root: Path) -> None:
                              "privet_restricted": [False, False, False]}), root / "invoices.parquet")  # fmt: skip
 
 
-class Checkpoints:
-    def __init__(self) -> None:
-        self.records: dict[tuple[str, str, str], StepRecord] = {}
-
-    def get(self, request_id: str, phase: str, collection: str) -> StepRecord | None:
-        return self.records.get((request_id, phase, collection))
-
-    def put(self, record: StepRecord, at: dt.datetime) -> None:
-        self.records[(record.request_id, record.phase, record.collection)] = record
-
-    def all(self, request_id: str) -> list[StepRecord]:
-        return [r for (rid, _, _), r in self.records.items() if rid == request_id]
-
-
 def read_lake(root: Path, collection: str) -> pa.Table:
     lake = FilesConnector("shop", root)
     try:
@@ -369,7 +355,7 @@ def test_erasure_writes_what_the_files_connector_writes(spark: Any, lake_manifes
     plan = plan_erasure(graph, ids)
     duck = {"shop": FilesConnector("shop", tmp_path / "duck")}
     actions = plan_actions(plan, graph, lake_manifest, duck, ids, holds, ON, ["eu"])
-    outcome = apply_actions("r1", actions, plan.order, graph, duck, Checkpoints(), KEY, NOW)
+    outcome = apply_actions("r1", actions, plan.order, graph, duck, MemoryCheckpoints(), KEY, NOW)
     duck["shop"].close()
     assert not outcome.failed and not outcome.manual
 

@@ -11,7 +11,7 @@ import numpy as np
 
 from privet.connectors.sql import SqlConnector
 from privet.fulfilment.erasure import ActionKind, ActionSet, Reason, ReasonCode
-from privet.fulfilment.executor import StepRecord, apply_sets
+from privet.fulfilment.executor import MemoryCheckpoints, apply_sets
 from privet.fulfilment.graph import build_graph
 from privet.manifest.datasets import Dataset
 
@@ -19,20 +19,6 @@ NOW = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 KEY = b"k" * 32
 WHY = Reason(ReasonCode.RETENTION, "kept long enough")
 OTHER = Reason(ReasonCode.RETENTION, "another rule, the same change")
-
-
-class Checkpoints:
-    def __init__(self) -> None:
-        self.saved: dict[tuple[str, str, str], StepRecord] = {}
-
-    def get(self, request_id: str, phase: str, collection: str) -> StepRecord | None:
-        return self.saved.get((request_id, phase, collection))
-
-    def put(self, record: StepRecord, at: dt.datetime) -> None:
-        self.saved[(record.request_id, record.phase, record.collection)] = record
-
-    def all(self, request_id: str) -> list[StepRecord]:
-        return [r for (rid, _, _), r in self.saved.items() if rid == request_id]
 
 
 def crm(tmp_path: Path) -> tuple[Path, Any]:
@@ -62,7 +48,7 @@ def test_sets_for_several_reasons_run_as_one_change_and_each_row_counts_once(tmp
     ]
     connector = SqlConnector("crm", f"sqlite:///{path}")
     try:
-        outcome = apply_sets("run", sets, [c], graph, {"crm": connector}, Checkpoints(), KEY, NOW)
+        outcome = apply_sets("run", sets, [c], graph, {"crm": connector}, MemoryCheckpoints(), KEY, NOW)
     finally:
         connector.close()
     assert outcome.failed == {} and outcome.manual == ()

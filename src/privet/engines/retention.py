@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import datetime as dt
 import itertools
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -31,7 +31,7 @@ from privet.fulfilment.ports import Connector, ConnectorError
 from privet.manifest.period import Period
 from privet.retention.evaluate import jurisdiction_of
 from privet.retention.plan import RetentionPlan, Scope, action_sets_for
-from privet.retention.report import RetentionReport, ScopeResult, Tally, sorted_tallies
+from privet.retention.report import RetentionReport, ScopeResult, Tally, report_over, sorted_tallies
 from privet.retention.rules import DATE_FACTS, EVENT_FACTS, CompiledRule, Fact, Missing, RetentionState
 
 STATES = list(RetentionState)
@@ -519,13 +519,6 @@ def _read_files(connector: Any, table: str, columns: Sequence[str]) -> pa.Table:
     return con.sql(f"SELECT {wanted} FROM {reader}($files)", params={"files": [str(f) for f in files]}).to_arrow_table()
 
 
-def sweep(plan: RetentionPlan, tables: dict[str, pa.Table], examples: int = 3) -> RetentionReport:
+def sweep(plan: RetentionPlan, tables: Mapping[str, pa.Table], examples: int = 3) -> RetentionReport:
     """The report of a plan over facts already read (collection -> table); absent collections are reported."""
-    results = []
-    for scope in plan.scopes:
-        table = tables.get(scope.collection)
-        if table is None:
-            results.append(ScopeResult(scope.collection, error="not read"))
-            continue
-        results.append(evaluate_table(scope, table, plan.as_of, examples))
-    return RetentionReport(plan, tuple(results))
+    return report_over(plan, tables, evaluate_table, examples)

@@ -52,6 +52,22 @@ class Checkpoints(Protocol):
     def all(self, request_id: str) -> list[StepRecord]: ...
 
 
+class MemoryCheckpoints:
+    """Checkpoints kept in memory, for tests and one-off runs (the workspace keeps them in its database)."""
+
+    def __init__(self) -> None:
+        self.records: dict[tuple[str, str, str], StepRecord] = {}
+
+    def get(self, request_id: str, phase: str, collection: str) -> StepRecord | None:
+        return self.records.get((request_id, phase, collection))
+
+    def put(self, record: StepRecord, at: dt.datetime) -> None:
+        self.records[(record.request_id, record.phase, record.collection)] = record
+
+    def all(self, request_id: str) -> list[StepRecord]:
+        return [r for (rid, _, _), r in self.records.items() if rid == request_id]
+
+
 class FulfilmentError(RuntimeError):
     pass
 

@@ -7,13 +7,15 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from privet.retention.evaluate import Evaluation, describe_missing, evaluate, truthy
 from privet.retention.plan import RetentionPlan, Scope
 from privet.retention.rules import Fact, Missing, RetentionState
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,6 +93,22 @@ class RetentionReport:
             "skipped": dict(self.plan.skipped),
             "notes": list(self.plan.notes) + [n for s in self.plan.scopes for n in s.notes],
         }
+
+
+Judge = Callable[[Scope, T, dt.date, int], ScopeResult]  # an engine's evaluation of one collection
+
+
+def report_over(plan: RetentionPlan, tables: Mapping[str, T], judge: Judge[T], examples: int = 3) -> RetentionReport:
+    """The report of a plan over collections already read (collection -> table or frame), each judged by an
+    engine; a collection that was not read is reported so."""
+    results = []
+    for scope in plan.scopes:
+        table = tables.get(scope.collection)
+        if table is None:
+            results.append(ScopeResult(scope.collection, error="not read"))
+            continue
+        results.append(judge(scope, table, plan.as_of, examples))
+    return RetentionReport(plan, tuple(results))
 
 
 def evaluate_rows(

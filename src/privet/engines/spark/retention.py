@@ -22,7 +22,7 @@ from privet.engines.spark.frames import SparkPlanError, col
 from privet.fulfilment.ports import ConnectorError
 from privet.manifest.period import Period
 from privet.retention.plan import RetentionPlan, Scope
-from privet.retention.report import RetentionReport, ScopeResult, Tally, sorted_tallies
+from privet.retention.report import RetentionReport, ScopeResult, Tally, report_over, sorted_tallies
 from privet.retention.rules import DATE_FACTS, EVENT_FACTS, CompiledRule, Fact, Missing, RetentionState
 
 # The characters Python's str.strip() removes (str.isspace), trimmed by btrim as a set: no regular expression per row.
@@ -267,11 +267,4 @@ def evaluate(scope: Scope, frame: DataFrame, as_of: dt.date, examples: int = 3) 
 
 def sweep(plan: RetentionPlan, tables: Mapping[str, DataFrame], examples: int = 3) -> RetentionReport:
     """The report of a plan over collections already opened as DataFrames; absent collections are reported."""
-    results = []
-    for scope in plan.scopes:
-        frame = tables.get(scope.collection)
-        if frame is None:
-            results.append(ScopeResult(scope.collection, error="not read"))
-            continue
-        results.append(evaluate(scope, frame, plan.as_of, examples))
-    return RetentionReport(plan, tuple(results))
+    return report_over(plan, tables, evaluate, examples)

@@ -33,7 +33,7 @@ from bench.common import best_of, peak_mib  # noqa: E402
 
 from privet.connectors.files import FilesConnector  # noqa: E402
 from privet.connectors.sql import SqlConnector  # noqa: E402
-from privet.engines.retention import due, evaluate_table, read_facts  # noqa: E402
+from privet.engines.retention import assess, evaluate_table, read_facts  # noqa: E402
 from privet.fulfilment.executor import apply_sets  # noqa: E402
 from privet.fulfilment.graph import build_graph  # noqa: E402
 from privet.fulfilment.ports import Column, ColumnType  # noqa: E402
@@ -105,7 +105,7 @@ def measure_apply(label: str, manifest: Manifest, scope: Scope, records: int, ba
         started = time.perf_counter()
         facts = read_facts(connector, scope.collection, scope.columns)
         read_s = time.perf_counter() - started
-        found = due(scope, facts, AS_OF)
+        _, found = assess(scope, facts, AS_OF)
         due_s = time.perf_counter() - started - read_s
         changed, making, executing = 0, 0.0, 0.0
         batches = found.batches(batch)
@@ -148,7 +148,7 @@ def lake(folder: Path, table: pa.Table, files: int) -> None:
         pq.write_table(table.slice(i * step, step), target / f"part-{i:03}.parquet")
 
 
-def measure_lake(manifest: Manifest, scope: Scope, records: int, batch: int, files: int) -> None:
+def measure_lake(manifest: Manifest, scope: Scope, records: int, batch: int | None, files: int) -> None:
     """Plan and apply side by side on the same Parquet files through the files connector (DuckDB reads)."""
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp)
@@ -166,9 +166,10 @@ def measure_lake(manifest: Manifest, scope: Scope, records: int, batch: int, fil
         plan_s, _ = best_of(3, plan)
         started = time.perf_counter()
         facts = read_facts(connector, scope.collection, scope.columns)
-        found = due(scope, facts, AS_OF)
+        _, found = assess(scope, facts, AS_OF)  # what `privet retention apply` does: report and pick at once
         changed, steps = 0, 0
-        for sets in found.batches(batch):
+        # As `privet retention apply` does: the lake's own batch size (the whole run) unless one is given.
+        for sets in found.batches(batch or connector.batch_records or max(1, found.count)):
             phase = batch_phase(sets)
             outcome = apply_sets("retention-lake", sets, [scope.collection], graph, {"anker_account": connector},
                                  checkpoints, key, NOW, phase=phase)  # fmt: skip
@@ -190,7 +191,7 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=10_000_000)
     parser.add_argument("--apply-records", type=int, default=1_000_000)
     parser.add_argument("--batch", type=int, default=50_000)
-    parser.add_argument("--lake-batch", type=int, default=5_000_000)
+    parser.add_argument("--lake-batch", type=int, default=None, help="records per lake batch (default: the lake's)")
     parser.add_argument("--lake-files", type=int, default=16)
     args = parser.parse_args()
     print(f"$ .venv/bin/python bench/retention.py --records {args.records} --apply-records {args.apply_records} "

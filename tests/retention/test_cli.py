@@ -6,11 +6,15 @@ import json
 import sqlite3
 from pathlib import Path
 
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
 import typer
 import yaml
 from typer.testing import CliRunner
 
 from privet.commands.retention import holds_app, retention_app
+from privet.connectors.sql import SqlConnector
 from privet.workspace.runtime import init_workspace, open_runtime
 from tests.conftest import MINIMAL
 
@@ -165,3 +169,44 @@ def test_wrong_input_names_the_fix(tmp_path: Path) -> None:
     (ws / "bad.yml").write_text("crm_db.customers: {closed: closed_at}\n")
     code, out = run(ws, "retention", "plan", "--facts", str(ws / "bad.yml"))
     assert code == 2 and "crm_db.customers.closed: not a fact" in out
+
+
+def test_each_system_gets_the_batch_size_it_suits(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without --batch, a database takes its own batch size (here one record) and a lake takes the whole run in one
+    batch (every batch rewrites each file it touches), however many records are due."""
+    monkeypatch.setattr(SqlConnector, "batch_records", 1)
+    (tmp_path / "db").mkdir()
+    ws, crm = company(tmp_path / "db")
+    assert run(ws, "retention", "apply", "--as-of", "2025-06-30", "--yes")[0] == 0
+    assert rows(crm) == {2: 0, 3: 1, 4: 0}
+    assert done_steps(ws) == 4  # restrict 3, delete 1, 5 and 6
+
+    (tmp_path / "lake").mkdir()
+    ws, crm = company(tmp_path / "lake")
+    lake = tmp_path / "lake" / "files" / "customers"
+    lake.mkdir(parents=True)
+    with sqlite3.connect(crm) as db:
+        found = db.execute("SELECT id, closed_at, country, privet_restricted FROM customers ORDER BY id").fetchall()
+    for part, chosen in enumerate((found[:3], found[3:])):
+        ids, closed, country, flag = zip(*chosen, strict=True)
+        pq.write_table(pa.table({"id": pa.array(ids, pa.int64()), "closed_at": pa.array(closed, pa.string()),
+                                 "country": pa.array(country, pa.string()), "privet_restricted": [bool(f) for f in flag]}),
+                       lake / f"part-{part}.parquet")  # fmt: skip
+    many = 60_000  # more due records than a database's batch
+    pq.write_table(pa.table({"id": pa.array(range(100, 100 + many), pa.int64()), "closed_at": ["2010-01-01"] * many,
+                             "country": ["FR"] * many, "privet_restricted": [False] * many}), lake / "part-2.parquet")  # fmt: skip
+    settings = (ws / "privet.toml").read_text().replace(f'kind = "sql"\nurl = "sqlite:///{crm}"',
+                                                        f'kind = "files"\nroot = "{lake.parent}"')  # fmt: skip
+    (ws / "privet.toml").write_text(settings)
+    assert run(ws, "retention", "apply", "--as-of", "2025-06-30", "--yes")[0] == 0
+    left = pq.read_table(lake).sort_by("id")
+    assert left.column("id").to_pylist() == [2, 3, 4] and left.column("privet_restricted").to_pylist() == [0, 1, 0]
+    assert done_steps(ws) == 1
+
+
+def done_steps(ws: Path) -> int:
+    rt = open_runtime(ws)
+    try:
+        return sum(s.state.value == "done" for s in rt.checkpoints.all("retention-2025-06-30"))
+    finally:
+        rt.close()

@@ -99,6 +99,18 @@ def check_agrees(sc: Scope, data: list[dict[str, Any]], as_of: dt.date) -> None:
         }
         assert row == want, (keyed[key], ev)
     assert engine.evaluate_table(sc, table(data), as_of) == expected
+    # One evaluation for the report and the picking; what is picked comes sorted by state, rule, entry and key,
+    # whether the keys come in order (a linear sort) or not (the general one).
+    order = [("st", "ascending"), ("dec", "ascending"), ("lim", "ascending"), ("k", "ascending")]
+    result, found = engine.assess(sc, table(data), as_of)
+    assert result == expected
+    assert found.table.equals(found.table.sort_by(order))
+    reversed_ = engine.due(sc, table(data).take(pa.array(range(len(data) - 1, -1, -1), pa.int64())), as_of)
+    assert reversed_.table.equals(found.table)
+    wanted = {RetentionState.DUE_DELETE, RetentionState.DUE_ANONYMISE}
+    assert found.count == sum(ev.state in wanted or (ev.state is RetentionState.RESTRICTED and not row.get("restricted")
+                                                    and Fact.RESTRICTED in sc.facts)
+                              for (_, ev), row in zip(evaluations, keyed, strict=True))  # fmt: skip
 
 
 @settings(max_examples=300, deadline=None)

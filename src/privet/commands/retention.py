@@ -16,7 +16,6 @@ import typer
 from privet.commands.common import EXIT_FINDINGS, JsonOption, WorkspaceOption, fail, out, print_json, workspace
 
 if TYPE_CHECKING:
-
     from privet.retention.report import RetentionReport
 
 retention_app = typer.Typer(
@@ -98,7 +97,12 @@ def apply(
     as_of: AsOfOption = None,
     facts: FactsOption = None,
     batch: Annotated[
-        int | None, typer.Option(min=1, help="Records per checkpointed batch (default 50,000, or the resumed run's).")
+        int | None,
+        typer.Option(
+            min=1,
+            help="Records per checkpointed batch (default: what the system suits, 50,000 for a database and the "
+            "whole run for a lake; or the resumed run's).",
+        ),
     ] = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask before changing data.")] = False,
     actor: Actor = "system",

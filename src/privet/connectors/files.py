@@ -50,6 +50,8 @@ PARQUET_CODECS = {
 class FilesConnector:
     """Not shared between threads while a transaction is open."""
 
+    batch_records: int | None = None  # every batch rewrites each file it touches: one batch for the whole run
+
     def __init__(self, system: str, root: str | os.PathLike[str], format: Format = "parquet", batch_size: int = 1000):
         if format not in ("parquet", "csv"):
             raise ValueError(f"format must be parquet or csv, not {format!r}")
@@ -269,15 +271,24 @@ class FilesConnector:
             return total
 
     def _holding(self, files: list[Path], key_field: str, keys: Sequence[Any]) -> set[Path]:
-        """The files holding any of `keys`: one scan of the key column, the keys joined as an Arrow table."""
+        """The files holding any of `keys`. Parquet: each file's key column read on its own, side by side, and
+        matched like a rewrite matches (a bitmap for integer keys: no hash table of millions of keys is built).
+        CSV: one scan of the key column, the keys joined as an Arrow table."""
         if not files:
             return set()
+        if self.format == "parquet":
+            matches = self._matcher(keys)
+
+            def holds(path: Path) -> bool:
+                if key_field not in pq.read_schema(path).names:
+                    return False
+                return bool(pc.any(matches(pq.read_table(path, columns=[key_field]).column(0))).as_py())
+
+            with ThreadPoolExecutor(max_workers=max(1, min(len(files), os.cpu_count() or 1))) as pool:
+                return {f for f, held in zip(files, pool.map(holds, files), strict=True) if held}
         select = f"SELECT DISTINCT {_FILE} FROM {self._reader(raw=True)} WHERE {_quote(key_field)} IN"
         try:
-            if isinstance(keys, np.ndarray) and keys.dtype.kind in "iu" and self.format == "parquet":
-                wanted = pa.table({"k": pa.array(keys)})  # IN (SELECT k ...) needs no distinct keys
-            else:
-                wanted = pa.table({"k": pa.array(self._keys(distinct(keys)))})
+            wanted = pa.table({"k": pa.array(self._keys(distinct(keys)))})
         except (pa.ArrowInvalid, pa.ArrowTypeError):  # keys of mixed types: ask batch by batch, as values
             query = f"{select} (SELECT unnest(?))"
             found: set[Path] = set()

@@ -40,6 +40,8 @@ R = TypeVar("R")
 
 
 class HttpConnector:
+    batch_records: int | None = 50_000
+
     def __init__(
         self,
         system: str,

@@ -44,6 +44,8 @@ class ManualTask:
 
 
 class ManualConnector:
+    batch_records: int | None = 50_000
+
     def __init__(self, system: str, owner: str) -> None:
         self.name = system
         self.owner = owner

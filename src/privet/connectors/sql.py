@@ -31,6 +31,8 @@ _VALUE = "privet_value__{}"
 class SqlConnector:
     """One database (and optionally one schema in it). Not shared between threads while a transaction is open."""
 
+    batch_records: int | None = 50_000  # a transaction of this size holds its locks briefly
+
     def __init__(
         self,
         system: str,

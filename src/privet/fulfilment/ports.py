@@ -51,6 +51,9 @@ class ConnectorError(RuntimeError):
 
 class Connector(Protocol):
     name: str  # the system key of the manifest this connector serves
+    # Records per checkpointed batch of a bulk run (retention apply) that suit this store; None: all in one batch,
+    # for a store where every batch rewrites whole files.
+    batch_records: int | None
 
     def describe(self, collection: str) -> dict[str, Column] | None:
         """The live columns of a collection, or None when it does not exist (or, for a manual system, is unknown)."""

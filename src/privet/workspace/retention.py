@@ -34,14 +34,12 @@ from privet.retention.report import RetentionReport, ScopeResult
 from privet.store.holds import SqlHolds
 
 if TYPE_CHECKING:
-    import pyarrow as pa
-
+    from privet.engines.retention import Due
     from privet.workspace.runtime import Runtime
 
 log = logging.getLogger("privet.retention")
 
 FACTS_FILE = "retention_facts.yml"
-DEFAULT_BATCH = 50_000
 RUNS = "retention"  # checkpoints of the run pointer: request id "retention", phase "run", collection "latest"
 
 Progress = Callable[[str, int, int], None]  # collection, records done in this step, records in all
@@ -96,16 +94,18 @@ def connectors(rt: Runtime, errors: dict[str, str]) -> Iterator[dict[str, Connec
 class Sweep:
     plan: RetentionPlan
     report: RetentionReport
-    tables: dict[str, pa.Table] = field(default_factory=dict)
+    dues: dict[str, Due] = field(default_factory=dict)  # collection -> what to carry out (when picked)
 
 
 def sweep(rt: Runtime, conns: Mapping[str, Connector], system_errors: Mapping[str, str], as_of: dt.date,
-          system: str | None, facts: Mapping[str, Any], engine: str = "local") -> Sweep:  # fmt: skip
-    """Describe, plan, read and evaluate every governed collection of the connected systems.
+          system: str | None, facts: Mapping[str, Any], engine: str = "local",
+          pick: bool = False) -> Sweep:  # fmt: skip
+    """Describe, plan, read and evaluate every governed collection of the connected systems; with `pick`, the
+    same evaluation also picks what is due, for `apply`.
 
     `engine` "spark" evaluates lake collections on Apache Spark (a plan only: apply runs locally).
     Raises FactsError when the facts mapping names what does not exist."""
-    from privet.engines.retention import RetentionEngineError, evaluate_table, read_facts
+    from privet.engines.retention import RetentionEngineError, assess, evaluate_table, read_facts
 
     graph = build_graph(rt.manifest.datasets)
     live: dict[str, dict[str, Column]] = {}
@@ -119,7 +119,7 @@ def sweep(rt: Runtime, conns: Mapping[str, Connector], system_errors: Mapping[st
     plan = plan_retention(rt.manifest, facts, as_of, holds, live=live).only(system)
     if engine == "spark":
         return Sweep(plan, _spark_report(plan, conns, system_errors))
-    results, tables = [], {}
+    results, dues = [], {}
     for scope in plan.scopes:
         if scope.system not in conns:
             why = system_errors.get(scope.system or "") or (
@@ -129,11 +129,14 @@ def sweep(rt: Runtime, conns: Mapping[str, Connector], system_errors: Mapping[st
             continue
         try:
             table = read_facts(conns[scope.system or ""], scope.collection, scope.columns)
-            results.append(evaluate_table(scope, table, as_of))
-            tables[scope.collection] = table
+            if pick:
+                result, dues[scope.collection] = assess(scope, table, as_of)
+            else:
+                result = evaluate_table(scope, table, as_of)
+            results.append(result)
         except (ConnectorError, RetentionEngineError) as exc:
             results.append(ScopeResult(scope.collection, error=str(exc)))
-    return Sweep(plan, RetentionReport(plan, tuple(results)), tables)
+    return Sweep(plan, RetentionReport(plan, tuple(results)), dues)
 
 
 def _spark_report(plan: RetentionPlan, conns: Mapping[str, Connector],
@@ -182,17 +185,16 @@ def apply(
         batch = batch or pointer.detail.get("batch")
         notify(f"Resuming the unfinished retention run of {as_of.isoformat()}")
     day = as_of or rt.now().date()
-    size = batch or DEFAULT_BATCH
     run_id = f"retention-{day.isoformat()}"
     errors: dict[str, str] = {}
     with connectors(rt, errors) as conns:
-        found = sweep(rt, conns, errors, day, system, mapping)
+        found = sweep(rt, conns, errors, day, system, mapping, pick=True)
         if not confirm(found):
             return None
-        detail = {"as_of": day.isoformat(), "run": run_id, "system": system, "batch": size}
+        detail = {"as_of": day.isoformat(), "run": run_id, "system": system, "batch": batch}
         rt.checkpoints.put(StepRecord(RUNS, "run", "latest", StepState.FAILED, error="not finished",
                                       detail=detail), rt.now())  # fmt: skip
-        summary = _carry_out(rt, found, conns, run_id, size, progress)
+        summary = _carry_out(rt, found, conns, run_id, batch, progress)
     summary |= {"as_of": day.isoformat(), "run": run_id, "system": system, "totals": found.report.totals(),
                 "not_swept": {r.collection: r.error for r in found.report.results if r.error},
                 "holds": [h.hold_id for h in found.plan.holds]}  # fmt: skip
@@ -220,19 +222,18 @@ def apply_daily(root: Path) -> dict[str, Any] | None:
         rt.close()
 
 
-def _carry_out(rt: Runtime, found: Sweep, conns: Mapping[str, Connector], run_id: str, size: int,
+def _carry_out(rt: Runtime, found: Sweep, conns: Mapping[str, Connector], run_id: str, batch: int | None,
                progress: Progress | None) -> dict[str, Any]:  # fmt: skip
-    from privet.engines.retention import due
-
+    """Each collection's due records in checkpointed batches of `batch` records, or of the size its system suits."""
     graph = build_graph(rt.manifest.datasets)
-    dues = [due(s, found.tables[s.collection], found.plan.as_of) for s in found.plan.scopes
-            if s.collection in found.tables]  # fmt: skip
+    dues = [found.dues[s.collection] for s in found.plan.scopes if s.collection in found.dues]
     total = sum(d.count for d in dues)
     actions_by_kind: dict[str, int] = {}
     rows_changed: dict[str, int] = {}
     failed: dict[str, str] = {}
     manual: list[str] = []
     for d in dues:
+        size = batch or conns[d.scope.system or ""].batch_records or max(1, d.count)
         for sets in d.batches(size):
             phase = batch_phase(sets)
             outcome = apply_sets(run_id, sets, [d.scope.collection], graph, conns, rt.checkpoints,

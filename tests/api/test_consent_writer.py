@@ -4,14 +4,20 @@ from __future__ import annotations
 
 import concurrent.futures
 import datetime as dt
+import os
+import sqlite3
+import time
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
-from privet.api.consent_writer import ConsentWriter, Job
+import pytest
+
+from privet.api.consent_writer import ConsentWriter, Job, WriterProcess, WriterUnavailable
 from privet.consent.events import EventConflict, Source
 from privet.consent.identifiers import Identifier
 from privet.consent.ledger import ChoiceInput, ChoiceSet, Recorded
 from privet.store import SqlConsents, open_database
-from tests.api.conftest import Api
+from tests.api.conftest import Api, make_workspace, serving
 
 AT = dt.datetime(2025, 5, 1, tzinfo=dt.UTC)
 
@@ -70,3 +76,70 @@ def test_the_same_new_person_twice_in_a_batch_is_one_person(api: Api) -> None:
     first, second = answers
     assert isinstance(first, Recorded) and isinstance(second, Recorded) and first.subject_id == second.subject_id
     assert writer.batches == 1
+
+
+# -- the writer process of a server ------------------------------------------------------------------------------
+
+
+def test_a_server_process_writes_in_a_child_process_and_answers_the_same(tmp_path: Path) -> None:
+    with serving(make_workspace(tmp_path / "ws"), writer_process=True) as api:
+        writer: ConsentWriter = api.app.state.services.writer
+        child = writer._child
+        assert child is not None and child._process is not None and child._process.is_alive()  # started with the app
+        assert child._process.pid != os.getpid()
+        body = {"key": "marketing_sms", "granted": True, "identifier": "user_id:pc-1", "event_id": "pc-1",
+                "at": "2025-05-01T00:00:00Z"}
+        first = api.client.post("/api/v1/consent/events", json=body, headers=api.headers("system"))
+        again = api.client.post("/api/v1/consent/events", json=body, headers=api.headers("system"))
+        assert first.status_code == 201 and first.json()["appended"] == 1
+        assert again.status_code == 201 and again.json()["duplicates"] == 1 and again.json()["appended"] == 0
+        clash = api.client.post("/api/v1/consent/events", json={**body, "granted": False},
+                                headers=api.headers("system"))  # fmt: skip
+        assert clash.status_code == 409 and clash.json()["code"] == "event_conflict"  # the child's error, as is
+        unknown = api.client.post("/api/v1/consent/events", json={**body, "key": "no_such_key", "event_id": None},
+                                  headers=api.headers("system"))  # fmt: skip
+        assert unknown.status_code == 422 and unknown.json()["code"] == "consent_invalid"
+        state = api.client.get("/api/v1/consent/state", params={"identifier": "user_id:pc-1"},
+                               headers=api.headers())  # fmt: skip
+        assert [c["granted"] for c in state.json()["choices"]] == [True]
+        assert SqlConsents(api.runtime.db).verify_projection() == []
+
+        # A child that has gone is started again, and the batch that never reached it is sent to the new one.
+        child._process.kill()
+        child._process.join()
+        body = {"key": "marketing_sms", "granted": False, "identifier": "user_id:pc-2"}
+        after = api.client.post("/api/v1/consent/events", json=body, headers=api.headers("system"))
+        assert after.status_code == 201 and after.json()["appended"] == 1
+        assert child._process is not None and child._process.is_alive()
+    assert child._process is None  # stopped with the app
+
+
+def test_a_child_that_dies_holding_a_batch_answers_503(tmp_path: Path) -> None:
+    """The batch may or may not have been written: each request hears so, and nothing is retried behind its back."""
+    runtime = make_workspace(tmp_path / "ws")
+    runtime.close()
+    child = WriterProcess(tmp_path / "ws")
+    child.start()
+    database = tmp_path / "ws" / "privet.db"
+    assert database.exists()
+    lock = sqlite3.connect(database, timeout=60)
+    lock.execute("BEGIN IMMEDIATE")  # the child waits for the write lock, holding the batch
+    try:
+        with ThreadPoolExecutor(1) as pool:
+            pending = pool.submit(child.write, [ChoiceSet(choice("user_id:held"), AT)])
+            time.sleep(0.5)
+            assert not pending.done()
+            assert child._process is not None
+            child._process.kill()
+            (answer,) = pending.result(30)
+    finally:
+        lock.rollback()
+        lock.close()
+        child.close()
+    assert isinstance(answer, WriterUnavailable) and "send the choices again" in str(answer)
+
+
+def test_a_child_that_cannot_start_says_why(tmp_path: Path) -> None:
+    child = WriterProcess(tmp_path / "not-a-workspace")
+    with pytest.raises(WriterUnavailable, match="could not start"):
+        child.start()

@@ -8,29 +8,40 @@ savepoint. Every request is answered only after the transaction holding its even
 means the choice is on disk. The event loop never waits on the database: it queues the job and awaits a future
 that the writer resolves. Thread hand-offs are few: the jobs of one turn of the event loop reach the writer
 together (one wake-up of the writer), and the answers of a batch reach the loop together (one wake-up of the loop).
+
+A server process (`privet serve`) writes in a child process of its own (`WriterProcess`): the writer thread then
+only hands each batch over a pipe and waits, so the SQL work no longer holds the interpreter lock the event loop
+needs, and the two run on two cores. The child is the same writer over the same workspace and database; a child
+that dies is started again, and a batch it may have written before dying is answered with an error (resending
+with an event id is safe: the same id is recorded once).
 """
 
 from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
 import datetime as dt
 import logging
+import multiprocessing
 import queue
 import threading
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from pathlib import Path
 
 from privet.consent.ledger import ChoiceInput, ChoiceSet, ConsentLedger, Recorded
 from privet.store import SqlConsents, SqlSubjects, session
 from privet.store.database import Database
-from privet.workspace.runtime import Runtime
+from privet.workspace.runtime import Runtime, open_runtime
 
 log = logging.getLogger("privet.api.consent")
 
 MAX_BATCH = 256
 RESULT_TIMEOUT_S = 60.0
+START_TIMEOUT_S = 120.0
 
 Answer = Recorded | BaseException
 
@@ -43,10 +54,17 @@ class Job:
     answer: asyncio.Future[Recorded] | concurrent.futures.Future[Recorded]
 
 
+class WriterUnavailable(RuntimeError):
+    """The consent writer process stopped while it held the request's choices: they may not be recorded."""
+
+
 class ConsentWriter:
-    def __init__(self, runtime: Runtime, max_batch: int = MAX_BATCH) -> None:
+    def __init__(self, runtime: Runtime, max_batch: int = MAX_BATCH, *, process: bool = False) -> None:
+        """`process`: write in a child process over the same workspace (for a server process, whose runtime was
+        opened from its folder and whose database other processes can open: not an in-memory one)."""
         self._db: Database = runtime.db
         self.ledger = ConsentLedger(runtime.manifest, SqlSubjects(self._db), SqlConsents(self._db), runtime.notice_hash)
+        self._child = WriterProcess(runtime.settings.root) if process else None
         self._max_batch = max_batch
         self._queue: queue.SimpleQueue[list[Job] | None] = queue.SimpleQueue()
         # The jobs of the current turn of each event loop, handed over when the turn ends.
@@ -75,19 +93,30 @@ class ConsentWriter:
     def _hand_over(self, loop: asyncio.AbstractEventLoop) -> None:
         self._submit(self._gathered.pop(loop))
 
+    def start(self) -> None:
+        """Start the writer now rather than on the first write (a child process takes a moment to start)."""
+        if self._child is not None:
+            self._child.start()
+        self._ensure_thread()
+
     def close(self) -> None:
         with self._lock:
             thread, self._thread = self._thread, None
         if thread is not None:
             self._queue.put(None)
             thread.join(RESULT_TIMEOUT_S)
+        if self._child is not None:
+            self._child.close()
 
-    def _submit(self, jobs: list[Job]) -> None:
+    def _ensure_thread(self) -> None:
         if self._thread is None:
             with self._lock:
                 if self._thread is None:
                     self._thread = threading.Thread(target=self._run, name="privet-consent-writer", daemon=True)
                     self._thread.start()
+
+    def _submit(self, jobs: list[Job]) -> None:
+        self._ensure_thread()
         self._queue.put(jobs)
 
     def _run(self) -> None:
@@ -106,26 +135,35 @@ class ConsentWriter:
                     stop = True
                     break
                 batch.extend(more)
-            _answer(batch, self.write(batch))
+            if self._child is None:
+                outcomes = self.write(batch)
+            else:
+                outcomes = self._child.write([job.choices for job in batch])
+                self.batches += 1
+                self.jobs += len(batch)
+            _answer(batch, outcomes)
             if stop:
                 return
 
     def write(self, batch: Sequence[Job]) -> list[Answer]:
-        """Record the batch and commit; the answer of each job, in order (an exception for a refused one)."""
-        sets = [job.choices for job in batch]
+        """Record the batch and commit, here; the answer of each job, in order (an exception for a refused one)."""
+        outcomes = self.write_sets([job.choices for job in batch])
+        self.batches += 1
+        self.jobs += len(batch)
+        return outcomes
+
+    def write_sets(self, sets: Sequence[ChoiceSet]) -> list[Answer]:
         try:
             with session.unit_of_work(self._db):
                 outcomes: list[Answer] = list(self.ledger.record_many(sets))
         except Exception as exc:  # nothing of the batch was kept; NotExact, a conflict, or a failed commit
-            log.debug("joint write of %d requests undone (%s); writing them one by one", len(batch), exc)
+            log.debug("joint write of %d requests undone (%s); writing them one by one", len(sets), exc)
             try:
                 with session.unit_of_work(self._db):
                     outcomes = self._one_by_one(sets)
             except Exception as failure:  # the commit itself failed: nothing of the batch was written
-                log.warning("a batch of %d consent writes failed: %s", len(batch), failure)
-                return [failure] * len(batch)
-        self.batches += 1
-        self.jobs += len(batch)
+                log.warning("a batch of %d consent writes failed: %s", len(sets), failure)
+                return [failure] * len(sets)
         return outcomes
 
     def _one_by_one(self, sets: Sequence[ChoiceSet]) -> list[Answer]:
@@ -165,3 +203,106 @@ def _settle(ok: Callable[[Recorded], object], failed: Callable[[BaseException], 
         failed(outcome)
     else:
         ok(outcome)
+
+
+class WriterProcess:
+    """A child process that records batches of choices for its parent: sets in over a pipe, answers back.
+
+    Used from the parent's writer thread only, one batch at a time."""
+
+    def __init__(self, root: Path) -> None:
+        self._root = root
+        self._process: multiprocessing.process.BaseProcess | None = None
+        self._conn: Connection | None = None
+
+    def start(self) -> None:
+        if self._process is not None and self._process.is_alive():
+            return
+        self._stop()
+        # spawn, not fork: the parent runs threads and an event loop, which a forked child must not inherit.
+        context = multiprocessing.get_context("spawn")
+        ours, theirs = context.Pipe()
+        process = context.Process(target=_child, args=(str(self._root), theirs), name="privet-consent-writer",
+                                  daemon=True)  # fmt: skip
+        process.start()
+        theirs.close()
+        self._process, self._conn = process, ours
+        if not ours.poll(START_TIMEOUT_S):
+            self._stop()
+            raise WriterUnavailable(f"the consent writer process did not start within {START_TIMEOUT_S:.0f} s")
+        try:
+            ready = ours.recv()
+        except (EOFError, OSError):
+            ready = "it ended while starting"
+        if ready != "ready":
+            self._stop()
+            raise WriterUnavailable(f"the consent writer process could not start: {ready}")
+
+    def write(self, sets: list[ChoiceSet]) -> list[Answer]:
+        """Each set's answer. A batch that never reached the child is sent again to a new one; a child that dies
+        holding a batch leaves it unanswered: each of its requests gets WriterUnavailable."""
+        for _ in range(2):
+            try:
+                self.start()
+                assert self._conn is not None
+                self._conn.send(sets)
+            except (OSError, WriterUnavailable) as exc:  # the child had gone: nothing of this batch reached it
+                log.warning("the consent writer process is gone (%s); starting it again", exc)
+                self._stop()
+                continue
+            try:
+                answers: list[Answer] = self._conn.recv()
+                return answers
+            except (EOFError, OSError):
+                break
+        self._stop()
+        failure = WriterUnavailable("the consent writer stopped while recording; send the choices again (with an "
+                                    "event_id, a choice already recorded is not recorded twice)")  # fmt: skip
+        return [failure] * len(sets)
+
+    def close(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(OSError):
+                self._conn.send(None)
+        if self._process is not None:
+            self._process.join(RESULT_TIMEOUT_S)
+        self._stop()
+
+    def _stop(self) -> None:
+        if self._process is not None and self._process.is_alive():
+            self._process.terminate()
+            self._process.join(RESULT_TIMEOUT_S)
+        if self._conn is not None:
+            self._conn.close()
+        self._process, self._conn = None, None
+
+
+def _child(root: str, conn: Connection) -> None:
+    """The writer process: the workspace's runtime, and the same group-committing writer, until told to stop."""
+    try:
+        runtime = open_runtime(Path(root))
+    except Exception as exc:  # the parent reports it
+        conn.send(f"{type(exc).__name__}: {exc}")
+        return
+    writer = ConsentWriter(runtime)
+    conn.send("ready")
+    try:
+        while True:
+            try:
+                sets = conn.recv()
+            except EOFError:  # the parent has gone
+                return
+            if sets is None:
+                return
+            conn.send([_portable(answer) for answer in writer.write_sets(sets)])
+    finally:
+        runtime.close()
+
+
+def _portable(answer: Answer) -> Answer:
+    """An answer the parent can unpickle: privet's own errors as they are, any other as a RuntimeError with its
+    message (a database driver's exceptions do not always survive pickling)."""
+    if not isinstance(answer, BaseException) or type(answer).__module__.startswith("privet."):
+        return answer
+    log.warning("a consent write failed in the writer process: %s", answer)
+    return RuntimeError(f"{type(answer).__name__}: {answer}")

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 
+from privet.api.consent_writer import WriterUnavailable
 from privet.audit import AuditError
 from privet.consent.events import EventConflict, LedgerError
 from privet.consent.gpp import GppError
@@ -105,6 +106,7 @@ class Mapped:
 # Most specific first is not needed: lookup walks each exception's MRO and takes the nearest listed class.
 PROBLEMS: dict[type[BaseException], Mapped] = {
     EventConflict: Mapped(409, "event_conflict", "Event id reused with other facts"),
+    WriterUnavailable: Mapped(503, "consent_writer_unavailable", "Consent writer unavailable; send again"),
     LedgerError: Mapped(422, "consent_invalid", "Consent choice not accepted"),
     InvalidIdentifier: Mapped(422, "invalid_identifier", "Invalid identifier"),
     GppError: Mapped(422, "gpp_invalid", "Invalid GPP string"),
@@ -191,6 +193,15 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
     log.exception("unexpected error on %s %s", request.method, request.url.path, exc_info=exc)
     return problem_response(500, "internal_error", "Internal error",
                             "privet failed to answer; the error was logged for the operator")  # fmt: skip
+
+
+async def problem_for(request: Request, exc: Exception) -> JSONResponse:
+    """The answer the app's exception handlers give `exc`, for a layer in front of them (api/fast_path.py)."""
+    if isinstance(exc, ApiError):
+        return await _api_error(request, exc)
+    if mapped(exc) is not None:
+        return await _domain(request, exc)
+    return await _unexpected(request, exc)
 
 
 def install(app: FastAPI) -> None:

@@ -143,6 +143,11 @@ async def record_choice(
     _: Principal = Depends(require(Scope.CONSENT_WRITE)),
 ) -> Response:
     """Record one choice in the append-only ledger."""
+    return await record_one(item, request, sec_gpc)
+
+
+async def record_one(item: ChoiceIn, request: Request, sec_gpc: str | None) -> Response:
+    """What POST /consent/events does once its caller is allowed: also the fast path's (api/fast_path.py)."""
     return await _record([_choice(item, request)], request, sec_gpc)
 
 

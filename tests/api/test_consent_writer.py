@@ -85,10 +85,9 @@ def test_a_server_process_writes_in_a_child_process_and_answers_the_same(tmp_pat
     with serving(make_workspace(tmp_path / "ws"), writer_process=True) as api:
         writer: ConsentWriter = api.app.state.services.writer
         child = writer._child
-        assert child is not None and child._process is not None and child._process.is_alive()  # started with the app
-        assert child._process.pid != os.getpid()
+        assert child is not None and child.pid is not None and child.pid != os.getpid()  # started with the app
         body = {"key": "marketing_sms", "granted": True, "identifier": "user_id:pc-1", "event_id": "pc-1",
-                "at": "2025-05-01T00:00:00Z"}
+                "at": "2025-05-01T00:00:00Z"}  # fmt: skip
         first = api.client.post("/api/v1/consent/events", json=body, headers=api.headers("system"))
         again = api.client.post("/api/v1/consent/events", json=body, headers=api.headers("system"))
         assert first.status_code == 201 and first.json()["appended"] == 1
@@ -102,41 +101,49 @@ def test_a_server_process_writes_in_a_child_process_and_answers_the_same(tmp_pat
         state = api.client.get("/api/v1/consent/state", params={"identifier": "user_id:pc-1"},
                                headers=api.headers())  # fmt: skip
         assert [c["granted"] for c in state.json()["choices"]] == [True]
+
+        # Many at once: several batches in flight, every request answered once, after its commit.
+        def one(n: int) -> int:
+            return writer.record_sync(choice(f"user_id:many-{n}", event_id=f"many-{n}"), AT).result.appended
+
+        with ThreadPoolExecutor(16) as pool:
+            assert sum(pool.map(one, range(200))) == 200
         assert SqlConsents(api.runtime.db).verify_projection() == []
 
-        # A child that has gone is started again, and the batch that never reached it is sent to the new one.
-        child._process.kill()
-        child._process.join()
+        # A child that has gone is started again for the next batch.
+        first_pid = child.pid
+        child.kill()
         body = {"key": "marketing_sms", "granted": False, "identifier": "user_id:pc-2"}
         after = api.client.post("/api/v1/consent/events", json=body, headers=api.headers("system"))
         assert after.status_code == 201 and after.json()["appended"] == 1
-        assert child._process is not None and child._process.is_alive()
-    assert child._process is None  # stopped with the app
+        assert child.pid is not None and child.pid != first_pid
+    assert child.pid is None  # stopped with the app
 
 
-def test_a_child_that_dies_holding_a_batch_answers_503(tmp_path: Path) -> None:
+def test_a_child_that_dies_holding_a_batch_answers_each_request_with_503(tmp_path: Path) -> None:
     """The batch may or may not have been written: each request hears so, and nothing is retried behind its back."""
     runtime = make_workspace(tmp_path / "ws")
-    runtime.close()
-    child = WriterProcess(tmp_path / "ws")
-    child.start()
-    database = tmp_path / "ws" / "privet.db"
-    assert database.exists()
-    lock = sqlite3.connect(database, timeout=60)
+    writer = ConsentWriter(runtime, process=True)
+    writer.start()
+    lock = sqlite3.connect(tmp_path / "ws" / "privet.db", timeout=60)
     lock.execute("BEGIN IMMEDIATE")  # the child waits for the write lock, holding the batch
     try:
-        with ThreadPoolExecutor(1) as pool:
-            pending = pool.submit(child.write, [ChoiceSet(choice("user_id:held"), AT)])
-            time.sleep(0.5)
-            assert not pending.done()
-            assert child._process is not None
-            child._process.kill()
-            (answer,) = pending.result(30)
-    finally:
+        with ThreadPoolExecutor(2) as pool:
+            pending = [pool.submit(writer.record_sync, choice(f"user_id:held-{n}"), AT) for n in range(2)]
+            time.sleep(1)
+            assert not any(p.done() for p in pending)
+            assert writer._child is not None
+            writer._child.kill()
+            for p in pending:
+                with pytest.raises(WriterUnavailable, match="send the choices again"):
+                    p.result(30)
         lock.rollback()
+        # The next write starts a new child.
+        assert writer.record_sync(choice("user_id:after"), AT).result.appended == 1
+    finally:
         lock.close()
-        child.close()
-    assert isinstance(answer, WriterUnavailable) and "send the choices again" in str(answer)
+        writer.close()
+        runtime.close()
 
 
 def test_a_child_that_cannot_start_says_why(tmp_path: Path) -> None:

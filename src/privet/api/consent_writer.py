@@ -26,7 +26,7 @@ import logging
 import multiprocessing
 import queue
 import threading
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -136,12 +136,11 @@ class ConsentWriter:
                     break
                 batch.extend(more)
             if self._child is None:
-                outcomes = self.write(batch)
-            else:
-                outcomes = self._child.write([job.choices for job in batch])
+                _answer(batch, self.write(batch))
+            else:  # answered by the child's receiver thread; the next batch may go meanwhile
+                self._child.send(batch)
                 self.batches += 1
                 self.jobs += len(batch)
-            _answer(batch, outcomes)
             if stop:
                 return
 
@@ -208,77 +207,141 @@ def _settle(ok: Callable[[Recorded], object], failed: Callable[[BaseException], 
 class WriterProcess:
     """A child process that records batches of choices for its parent: sets in over a pipe, answers back.
 
-    Used from the parent's writer thread only, one batch at a time."""
+    Pipelined: the parent's writer thread sends each batch as it forms, while the child still writes earlier ones
+    (at most IN_FLIGHT batches wait); the child writes what has arrived meanwhile in one transaction; a receiver
+    thread answers each batch's requests as the child's answers come back, in order. Otherwise the event loop
+    would wait for the child and the child for the event loop in turn."""
+
+    IN_FLIGHT = 8
 
     def __init__(self, root: Path) -> None:
         self._root = root
-        self._process: multiprocessing.process.BaseProcess | None = None
-        self._conn: Connection | None = None
+        self._current: _Child | None = None
+        self._room = threading.BoundedSemaphore(self.IN_FLIGHT)
 
     def start(self) -> None:
-        if self._process is not None and self._process.is_alive():
-            return
-        self._stop()
-        # spawn, not fork: the parent runs threads and an event loop, which a forked child must not inherit.
-        context = multiprocessing.get_context("spawn")
-        ours, theirs = context.Pipe()
-        process = context.Process(target=_child, args=(str(self._root), theirs), name="privet-consent-writer",
-                                  daemon=True)  # fmt: skip
-        process.start()
-        theirs.close()
-        self._process, self._conn = process, ours
-        if not ours.poll(START_TIMEOUT_S):
-            self._stop()
-            raise WriterUnavailable(f"the consent writer process did not start within {START_TIMEOUT_S:.0f} s")
-        try:
-            ready = ours.recv()
-        except (EOFError, OSError):
-            ready = "it ended while starting"
-        if ready != "ready":
-            self._stop()
-            raise WriterUnavailable(f"the consent writer process could not start: {ready}")
+        if self._current is None or self._current.dead:
+            self._current = _Child.start(self._root, self._room)
 
-    def write(self, sets: list[ChoiceSet]) -> list[Answer]:
-        """Each set's answer. A batch that never reached the child is sent again to a new one; a child that dies
-        holding a batch leaves it unanswered: each of its requests gets WriterUnavailable."""
+    def send(self, batch: list[Job]) -> None:
+        """Hand `batch` to the child (starting one if none is running); its jobs are answered when the child has
+        recorded them, or with WriterUnavailable when it cannot."""
+        self._room.acquire()  # released when the batch is answered
         for _ in range(2):
             try:
                 self.start()
-                assert self._conn is not None
-                self._conn.send(sets)
-            except (OSError, WriterUnavailable) as exc:  # the child had gone: nothing of this batch reached it
-                log.warning("the consent writer process is gone (%s); starting it again", exc)
-                self._stop()
-                continue
-            try:
-                answers: list[Answer] = self._conn.recv()
-                return answers
-            except (EOFError, OSError):
+            except WriterUnavailable as exc:
+                log.warning("%s", exc)
                 break
-        self._stop()
-        failure = WriterUnavailable("the consent writer stopped while recording; send the choices again (with an "
-                                    "event_id, a choice already recorded is not recorded twice)")  # fmt: skip
-        return [failure] * len(sets)
+            assert self._current is not None
+            if self._current.send(batch):
+                return
+            log.warning("the consent writer process is gone; starting it again")
+        self._room.release()
+        _answer(batch, [WriterUnavailable(UNAVAILABLE)] * len(batch))
 
     def close(self) -> None:
-        if self._conn is not None:
-            with contextlib.suppress(OSError):
-                self._conn.send(None)
-        if self._process is not None:
-            self._process.join(RESULT_TIMEOUT_S)
-        self._stop()
+        if self._current is not None:
+            self._current.close()
+        self._current = None
 
-    def _stop(self) -> None:
-        if self._process is not None and self._process.is_alive():
-            self._process.terminate()
-            self._process.join(RESULT_TIMEOUT_S)
-        if self._conn is not None:
-            self._conn.close()
-        self._process, self._conn = None, None
+    @property
+    def pid(self) -> int | None:
+        return None if self._current is None or self._current.dead else self._current.process.pid
+
+    def kill(self) -> None:
+        """Kill the child (for tests of what follows)."""
+        if self._current is not None:
+            self._current.process.kill()
+            self._current.receiver.join(RESULT_TIMEOUT_S)
+
+
+UNAVAILABLE = ("the consent writer stopped while recording; send the choices again (with an event_id, a choice "
+               "already recorded is not recorded twice)")  # fmt: skip
+
+
+class _Child:
+    """One child process, its end of the pipe, the batches it holds, and the thread that answers them."""
+
+    def __init__(self, process: multiprocessing.process.BaseProcess, conn: Connection,
+                 room: threading.BoundedSemaphore) -> None:  # fmt: skip
+        self.process, self.conn, self._room = process, conn, room
+        self._held: deque[list[Job]] = deque()  # sent, not yet answered, in order
+        self._lock = threading.Lock()
+        self.dead = False
+        self.receiver = threading.Thread(target=self._receive, name="privet-consent-answers", daemon=True)
+        self.receiver.start()
+
+    @classmethod
+    def start(cls, root: Path, room: threading.BoundedSemaphore) -> _Child:
+        # spawn, not fork: the parent runs threads and an event loop, which a forked child must not inherit.
+        context = multiprocessing.get_context("spawn")
+        ours, theirs = context.Pipe()
+        process = context.Process(target=_child, args=(str(root), theirs), name="privet-consent-writer",
+                                  daemon=True)  # fmt: skip
+        process.start()
+        theirs.close()
+        ready: object = f"it did not start within {START_TIMEOUT_S:.0f} s"
+        try:
+            if ours.poll(START_TIMEOUT_S):
+                ready = ours.recv()
+        except (EOFError, OSError):
+            ready = "it ended while starting"
+        if ready != "ready":
+            process.kill()
+            process.join(RESULT_TIMEOUT_S)
+            ours.close()
+            raise WriterUnavailable(f"the consent writer process could not start: {ready}")
+        return cls(process, ours, room)
+
+    def send(self, batch: list[Job]) -> bool:
+        """False when the child has gone before taking the batch (nothing of it was recorded)."""
+        with self._lock:
+            if self.dead:
+                return False
+            self._held.append(batch)
+        try:
+            self.conn.send([job.choices for job in batch])
+        except OSError:
+            with self._lock:
+                for i, held in enumerate(self._held):
+                    if held is batch:  # not failed by the receiver meanwhile: it is the caller's to resend
+                        del self._held[i]
+                        return False
+        return True
+
+    def _receive(self) -> None:
+        while True:
+            try:
+                outcomes = self.conn.recv()
+            except (EOFError, OSError):
+                break
+            with self._lock:
+                batch = self._held.popleft()
+            _answer(batch, outcomes)
+            self._room.release()
+        with self._lock:
+            self.dead = True
+            held, self._held = list(self._held), deque()
+        for batch in held:
+            _answer(batch, [WriterUnavailable(UNAVAILABLE)] * len(batch))
+            self._room.release()
+
+    def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.conn.send(None)  # the child finishes what it holds, then stops
+        self.receiver.join(RESULT_TIMEOUT_S)
+        self.process.join(RESULT_TIMEOUT_S)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join(RESULT_TIMEOUT_S)
+        self.conn.close()
 
 
 def _child(root: str, conn: Connection) -> None:
-    """The writer process: the workspace's runtime, and the same group-committing writer, until told to stop."""
+    """The writer process: the workspace's runtime and the same writer, until told to stop. The batches that
+    arrived while it was writing are written together, in one transaction (group commit again), and each batch
+    gets its own answer, in order."""
     try:
         runtime = open_runtime(Path(root))
     except Exception as exc:  # the parent reports it
@@ -287,14 +350,21 @@ def _child(root: str, conn: Connection) -> None:
     writer = ConsentWriter(runtime)
     conn.send("ready")
     try:
-        while True:
+        stop = False
+        while not stop:
+            batches: list[list[ChoiceSet]] = []
             try:
-                sets = conn.recv()
+                while not batches or (conn.poll() and sum(map(len, batches)) < MAX_BATCH):
+                    sets = conn.recv()
+                    if sets is None:
+                        stop = True
+                        break
+                    batches.append(sets)
             except EOFError:  # the parent has gone
                 return
-            if sets is None:
-                return
-            conn.send([_portable(answer) for answer in writer.write_sets(sets)])
+            answers = iter(writer.write_sets([s for sets in batches for s in sets]))
+            for sets in batches:
+                conn.send([_portable(next(answers)) for _ in sets])
     finally:
         runtime.close()
 

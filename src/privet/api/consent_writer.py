@@ -304,6 +304,7 @@ class _Child:
             self.conn.send([job.choices for job in batch])
         except OSError:
             with self._lock:
+                self.dead = True  # the next batch starts a new child
                 for i, held in enumerate(self._held):
                     if held is batch:  # not failed by the receiver meanwhile: it is the caller's to resend
                         del self._held[i]
@@ -312,13 +313,16 @@ class _Child:
 
     def _receive(self) -> None:
         while True:
+            unreadable = None
             try:
                 outcomes = self.conn.recv()
             except (EOFError, OSError):
                 break
+            except Exception as exc:  # an answer that does not unpickle: that batch fails, the next ones go on
+                unreadable = RuntimeError(f"the consent writer's answer could not be read: {exc}")
             with self._lock:
                 batch = self._held.popleft()
-            _answer(batch, outcomes)
+            _answer(batch, [unreadable] * len(batch) if unreadable is not None else outcomes)
             self._room.release()
         with self._lock:
             self.dead = True
@@ -362,6 +366,8 @@ def _child(root: str, conn: Connection) -> None:
                     batches.append(sets)
             except EOFError:  # the parent has gone
                 return
+            if not batches:
+                break
             answers = iter(writer.write_sets([s for sets in batches for s in sets]))
             for sets in batches:
                 conn.send([_portable(next(answers)) for _ in sets])

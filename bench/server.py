@@ -6,9 +6,8 @@ Starts `privet serve` (uvicorn, one worker, uvloop and httptools when installed)
 a fresh workspace of the reference manifest (SQLite by default), and drives it from this machine: with wrk when it
 is installed (Debian: apt-get install wrk), else with httpx in a thread pool. Each scenario runs for a fixed time with a
 fixed number of connections (httpx also stops after --max-requests). Prints requests/s, p50/p99 latency, the
-server's CPU time per request with its consent writer process (Linux; steadier than requests/s on a busy machine),
-the ratio of consent writes to the trivial endpoint, and stops the server. --runs repeats the scenarios against the
-same server.
+server's CPU time per request (Linux; steadier than requests/s on a busy machine), the ratio of consent writes to
+the trivial endpoint, and stops the server. --runs repeats the scenarios against the same server.
 """
 
 from __future__ import annotations
@@ -85,7 +84,7 @@ class Result:
     p50_ms: float
     p99_ms: float
     errors: int
-    cpu_s: float | None = None  # the server process's CPU time during the scenario, with its writer process
+    cpu_s: float | None = None  # the server process's CPU time during the scenario
 
     @property
     def cpu_ms(self) -> float | None:
@@ -137,16 +136,12 @@ def workspace(postgres: str | None) -> Iterator[tuple[Path, dict[str, str], str]
 
 
 def cpu_seconds(pid: int) -> float | None:
-    """User and system CPU time so far of a process and its children (the consent writer process), from Linux
-    /proc; None where that cannot be read."""
+    """User and system CPU time of a process so far (Linux /proc), or None where that cannot be read."""
     try:
         fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-        children = [int(c) for t in Path(f"/proc/{pid}/task").iterdir()
-                    for c in (t / "children").read_text().split()]  # fmt: skip
     except OSError:
         return None
-    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-    return own + sum(cpu_seconds(c) or 0.0 for c in children)
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 @contextmanager

@@ -8,7 +8,6 @@ from typing import Any
 
 import pytest
 
-from privet.api.consent_writer import WriterUnavailable
 from privet.api.errors import PROBLEMS, mapped
 from privet.consent.events import EventConflict
 from privet.requests.ports import StaleRequest
@@ -113,5 +112,4 @@ def test_every_mapped_exception_has_its_status() -> None:
     assert mapped(StaleRequest("x")) is not None and mapped(StaleRequest("x")).status == 409  # type: ignore[union-attr]
     assert mapped(KeyError("x")) is None
     for cls, found in PROBLEMS.items():
-        # The caller's mistakes are 4xx; the one server-side condition listed is a writer outage, which passes.
-        assert 400 <= found.status < 500 or (cls is WriterUnavailable and found.status == 503), cls
+        assert 400 <= found.status < 500, cls

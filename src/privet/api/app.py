@@ -76,11 +76,9 @@ def document_scopes(schema: dict[str, Any], routers: tuple[APIRouter, ...]) -> d
 
 
 def create_app(runtime: Runtime, *, web: bool = True, limits: Limits | None = None,
-               clock: Callable[[], float] | None = None, close_runtime: bool = False,
-               writer_process: bool = False) -> FastAPI:  # fmt: skip
+               clock: Callable[[], float] | None = None, close_runtime: bool = False) -> FastAPI:  # fmt: skip
     """The application for `runtime`. `limits` and `clock` (monotonic seconds) are for tests and busy sites;
-    `close_runtime` closes the runtime when the server stops (for a runtime the application owns);
-    `writer_process` records consent in a child process (see api/consent_writer.py), for a server process."""
+    `close_runtime` closes the runtime when the server stops (for a runtime the application owns)."""
     settings = runtime.settings
     https = settings.public_url.startswith("https://")
     staff_store = SqlStaff(runtime.db)
@@ -89,15 +87,12 @@ def create_app(runtime: Runtime, *, web: bool = True, limits: Limits | None = No
     if clock is not None:
         auth.clock = clock
         limiter = Limiter(limits or Limits(), clock)
-    writer = ConsentWriter(runtime, process=writer_process)
-    services = Services(runtime, auth, limiter, Links(settings.secret_key), writer, People(runtime))
+    services = Services(runtime, auth, limiter, Links(settings.secret_key), ConsentWriter(runtime), People(runtime))
     # Built now rather than on the first request: the notice hash takes a moment, and threads must not race to it.
     _ = runtime.ledger, runtime.request_service
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        if writer_process:
-            services.writer.start()  # before the first request, which would otherwise wait for the child
         yield
         services.writer.close()
         if close_runtime:

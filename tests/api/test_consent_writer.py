@@ -70,4 +70,3 @@ def test_the_same_new_person_twice_in_a_batch_is_one_person(api: Api) -> None:
     first, second = answers
     assert isinstance(first, Recorded) and isinstance(second, Recorded) and first.subject_id == second.subject_id
     assert writer.batches == 1
-

@@ -6,6 +6,7 @@ are skipped, except in CI (CI=true), where they fail.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import importlib
 import os
@@ -30,7 +31,7 @@ from privet.fulfilment.masking import MaskingError
 from privet.fulfilment.plan import plan_erasure
 from privet.manifest.model import Manifest
 from privet.policy.bulk import plan_enforcement
-from privet.retention import Fact, Hold, HoldScope, RetentionState
+from privet.retention import Fact, Follows, Hold, HoldScope, RetentionState
 from privet.retention.plan import RetentionPlan, Scope
 from privet.retention.rules import DATE_FACTS
 from privet.workspace.manifest_files import load_manifest
@@ -252,6 +253,49 @@ def test_a_sweep_over_a_parquet_lake_equals_the_local_sweep(spark: Any, tmp_path
         lake.close()
 
 
+def children_of(parents: pa.Table, n: int = 200, seed: int = 11) -> pa.Table:
+    """Records naming a parent by parent_id: mostly one that exists, some none, some empty."""
+    rng = random.Random(seed)
+    count = parents.num_rows
+    refs = [rng.choice([*range(count), count + 5, None]) for _ in range(n)]
+    return pa.table({"id": pa.array(range(n), pa.int64()), "parent_id": pa.array(refs, pa.int64()),
+                     "person": [rng.choice([None, "p1", "p2"]) for _ in range(n)],
+                     "restricted": [rng.choice([None, True, False]) for _ in range(n)]})  # fmt: skip
+
+
+def follower(name: str, up: Scope, **more: Any) -> Scope:
+    return Scope(collection=name, system="crm", key_field="id", rules=(rule("own", final_action="anonymise"),),
+                 activities=(), facts={Fact.PERSON: "person", Fact.RESTRICTED: "restricted"},
+                 due=RetentionState.DUE_ANONYMISE, person_holds=up.person_holds,
+                 follows=Follows(up.collection, "parent_id", up.deciders), **more)  # fmt: skip
+
+
+@pytest.mark.parametrize("as_of", [EARLY, LATE])
+def test_followers_equal_the_local_engine(spark: Any, as_of: dt.date) -> None:
+    parent = SCOPES["two rules, claims, anonymised, a system hold"]
+    parent = dataclasses.replace(parent, holds=(), person_holds={"p1": ("hold-p1",)})
+    child = follower("db.children", parent, holds=(Hold("h-c", HoldScope.COLLECTION, "db.children", "o", "l", T0),))
+    grandchild = follower("db.grandchildren", child)
+    tables = {parent.collection: records(), child.collection: children_of(records())}
+    tables[grandchild.collection] = children_of(tables[child.collection], 150, seed=5)
+    frames = {k: spark.createDataFrame(t) for k, t in tables.items()}
+    up = local_retention.Followed(tables[parent.collection].column("id").combine_chunks(),
+                                  local_retention.compute(parent, tables[parent.collection], as_of))  # fmt: skip
+    want = local_retention.states(child, tables[child.collection], as_of, parent=up).to_pylist()
+    parent_states = engine.states(parent, frames[parent.collection], as_of)
+    got = engine.states(child, frames[child.collection], as_of, parent=parent_states).orderBy("k").collect()
+    assert [r.asDict() for r in got] == want
+    assert {r["st"] for r in want} >= {int(local_retention.S[s]) for s in (RetentionState.UNDECIDABLE,
+                                                                          RetentionState.ACTIVE)}  # fmt: skip
+    plan = RetentionPlan(as_of, (grandchild, child, parent), (), ())
+    local = local_retention.sweep(plan, tables)
+    assert engine.sweep(plan, frames) == local
+    assert engine.sweep(plan, {grandchild.collection: frames[grandchild.collection]}).results[0].error == (
+        "it follows db.children, which could not be evaluated (it follows db.records, which could not be "
+        "evaluated (not read))"
+    )
+
+
 # -- erasure ---------------------------------------------------------------------------------------------------
 
 ON = dt.date(2025, 6, 1)
@@ -468,6 +512,8 @@ def test_the_command_line_enforces_on_spark_as_it_does_locally(spark: Any, tmp_p
     on_spark = runner.invoke(app, [*args, "-o", str(tmp_path / "spark"), "--engine", "spark"])
     assert local.exit_code == 0 and on_spark.exit_code == 0, on_spark.output
     assert json.loads(on_spark.output) == json.loads(local.output)
-    assert rows_of(pq.read_table(tmp_path / "spark"), "page") == rows_of(pq.read_table(tmp_path / "local.parquet"), "page")
+    assert rows_of(pq.read_table(tmp_path / "spark"), "page") == rows_of(
+        pq.read_table(tmp_path / "local.parquet"), "page"
+    )
     wrong = runner.invoke(app, [*args, "-o", str(tmp_path / "x"), "--engine", "hadoop"])
     assert wrong.exit_code == 2 and "--engine 'hadoop': local or spark" in wrong.output

@@ -33,12 +33,32 @@ CUSTOMERS = [
 ]
 
 
-def company(tmp_path: Path) -> tuple[Path, Path]:
+ADDRESSES = [
+    (10, 1, "a@ann.test"),  # follows Ann: due
+    (11, 2, "b@bob.test"),  # Bob's account is open: active
+    (12, 3, "c@cy.test"),  # restricted, as Cy's record is
+    (13, 4, "d@di.test"),  # Di has no jurisdiction: undecidable, for the same reason
+    (14, 6, "f@fay.test"),  # due
+    (15, 99, "x@nobody.test"),  # names no customer: undecidable, never deleted
+    (16, None, "y@nobody.test"),  # names nobody
+]
+
+
+def company(tmp_path: Path, addresses: bool = False) -> tuple[Path, Path]:
+    """A CRM database of customers (with `addresses`, also their address book, which maps no facts and follows
+    the customer each address belongs to), its manifest and a workspace."""
     crm = tmp_path / "crm.db"
     with sqlite3.connect(crm) as db:
         db.execute("CREATE TABLE customers (id INTEGER PRIMARY KEY, email TEXT, name TEXT, closed_at DATE, "
                    "country TEXT, privet_restricted BOOLEAN NOT NULL DEFAULT 0)")  # fmt: skip
         db.executemany("INSERT INTO customers (id, email, name, closed_at, country) VALUES (?, ?, ?, ?, ?)", CUSTOMERS)
+        if addresses:
+            db.execute("CREATE TABLE addresses (id INTEGER PRIMARY KEY, customer_id INTEGER, email TEXT, "
+                       "moved_out_at DATE)")  # fmt: skip
+            db.executemany("INSERT INTO addresses (id, customer_id, email) VALUES (?, ?, ?)", ADDRESSES)
+            # As a foreign key would: a customer whose addresses are still there cannot be deleted.
+            db.execute("CREATE TRIGGER no_orphans BEFORE DELETE ON customers WHEN EXISTS (SELECT 1 FROM addresses "
+                       "WHERE customer_id = old.id) BEGIN SELECT RAISE(ABORT, 'addresses would be orphaned'); END")  # fmt: skip
     manifest = tmp_path / "manifest"
     manifest.mkdir()
     (manifest / "organisation.yml").write_text((MINIMAL / "organisation.yml").read_text())
@@ -56,6 +76,14 @@ def company(tmp_path: Path) -> tuple[Path, Path]:
         "closed_at": {"categories": ["system.operations"], "data_type": "date"},
         "country": {"categories": ["system.operations"], "data_type": "string"},
     }}}}}  # fmt: skip
+    if addresses:
+        data["datasets"]["crm_db"]["collections"]["addresses"] = {"fields": {
+            "id": {"primary_key": True, "data_type": "integer"},
+            "customer_id": {"data_type": "integer", "categories": ["system.operations"],
+                            "references": [{"to": "crm_db.customers.id", "direction": "from"}]},
+            "email": {"categories": ["user.contact.email"], "data_type": "string"},
+            "moved_out_at": {"categories": ["system.operations"], "data_type": "date"},
+        }}  # fmt: skip
     (manifest / "processing.yml").write_text(yaml.safe_dump(data, sort_keys=False))
     ws = tmp_path / "ws"
     init_workspace(ws, manifest)
@@ -210,3 +238,51 @@ def done_steps(ws: Path) -> int:
         return sum(s.state.value == "done" for s in rt.checkpoints.all("retention-2025-06-30"))
     finally:
         rt.close()
+
+
+def test_addresses_follow_their_customer_and_go_first(tmp_path: Path) -> None:
+    ws, crm = company(tmp_path, addresses=True)
+    code, out = run(ws, "retention", "plan", "--as-of", "2025-06-30")
+    assert code == 0, out
+    assert "crm: crm_db.addresses" in out and "each record follows the crm_db.customers record its customer_id" in out
+    assert ("the record it belongs to is not there: its customer_id is empty or names no record of "
+            "crm_db.customers") in out  # fmt: skip
+    report = json.loads(run(ws, "retention", "plan", "--as-of", "2025-06-30", "--json")[1])
+    found = {(r["state"], r.get("missing")): r for r in report["rows"] if r["collection"] == "crm_db.addresses"}
+    assert set(found) == {("due_delete", None), ("active", None), ("restricted", None),
+                          ("undecidable", "jurisdiction"), ("undecidable", "parent")}  # fmt: skip
+    assert found["due_delete", None]["examples"] == [10, 14]
+    assert found["due_delete", None]["limitation"] == "3 years (BGB 195)"  # the customer's rule and entry
+    assert found["undecidable", "parent"]["examples"] == [15, 16]
+
+    code, out = run(ws, "retention", "apply", "--as-of", "2025-06-30", "--yes", "--json")
+    assert code == 0, out  # the trigger would have stopped a customer deleted before its addresses
+    summary = json.loads(out[out.index("{") :])
+    assert summary["rows_changed"] == {"crm_db.addresses": 2, "crm_db.customers": 4} and not summary["failed"]
+    assert rows(crm) == {2: 0, 3: 1, 4: 0}
+    with sqlite3.connect(crm) as db:
+        assert [r[0] for r in db.execute("SELECT id FROM addresses ORDER BY id")] == [11, 12, 13, 15, 16]
+
+
+def test_facts_of_the_addresses_own_win_over_following(tmp_path: Path) -> None:
+    ws, _ = company(tmp_path, addresses=True)
+    facts = yaml.safe_load((ws / "retention_facts.yml").read_text())
+    facts["crm_db.addresses"] = {"relationship_end": "moved_out_at", "jurisdiction": "email"}
+    (ws / "own.yml").write_text(yaml.safe_dump(facts))
+    report = json.loads(run(ws, "retention", "plan", "--as-of", "2025-06-30", "--facts", str(ws / "own.yml"),
+                            "--json")[1])  # fmt: skip
+    mine = [(r["state"], r["count"]) for r in report["rows"] if r["collection"] == "crm_db.addresses"]
+    assert mine == [("active", 7)]  # nobody moved out: every address is in use, whatever its customer's state
+    assert not any("follows" in note for note in report["notes"])
+
+
+def test_a_held_address_keeps_the_customer_it_belongs_to(tmp_path: Path) -> None:
+    ws, crm = company(tmp_path, addresses=True)
+    code, out = run(ws, "holds", "add", "--collection", "crm_db.addresses", "--reason", "evidence", "--owner", "legal")
+    assert code == 0, out
+    report = json.loads(run(ws, "retention", "plan", "--as-of", "2025-06-30", "--json")[1])
+    held = {r["collection"]: r["examples"] for r in report["rows"] if r["state"] == "held"}
+    assert held == {"crm_db.addresses": [10, 14], "crm_db.customers": [1, 6]}  # deleting them would orphan these
+    code, out = run(ws, "retention", "apply", "--as-of", "2025-06-30", "--yes", "--json")
+    assert code == 0, out
+    assert rows(crm) == {1: 0, 2: 0, 3: 1, 4: 0, 6: 0}  # only Ed, whom no address names, is deleted

@@ -22,6 +22,7 @@ from privet.retention import (
     HoldScope,
     Missing,
     RetentionState,
+    evaluate_plan,
     evaluate_rows,
     governing,
     legal_holds_for,
@@ -91,7 +92,8 @@ def test_holds_cover_collections_by_system_category_and_name() -> None:
     assert plan.scope("support_db.chats").hold_ids == ("h-col",)
     assert plan.scope("accounts_db.users").hold_ids == ()
     assert plan.scope("accounts_db.users").person_holds == {"u7": ("h-p",)}
-    assert plan.scope("accounts_db.addresses").person_unknown  # no person column mapped: due rows stay undecidable
+    assert plan.scope("orders_db.payments").person_unknown  # no person column mapped: due rows stay undecidable
+    assert not plan.scope("accounts_db.addresses").person_unknown  # it follows users, whose records say whose
 
 
 def test_anonymising_where_preferred_and_possible() -> None:
@@ -118,27 +120,33 @@ def generated(seed: int, n: int) -> dict[str, pa.Table]:
               "claim": rnd.random() < 0.05} for i in range(n)]  # fmt: skip
     orders = [{"order_id": f"o{i}", "user_id": f"u{rnd.randrange(n)}", "delivered_at": day(0.05),
                "country": rnd.choice(countries)} for i in range(2 * n)]  # fmt: skip
-    telemetry = [{"id": i} for i in range(n)]
+    telemetry = [{"id": i, "serial_number": f"s{i}"} for i in range(n)]
+    owners = [f"u{i}" for i in range(n)] + [None, "nobody"]  # an empty reference, and one naming no user
+    addresses = [{"id": i, "user_id": rnd.choice(owners)} for i in range(n)]
     return {"accounts_db.users": pa.Table.from_pylist(users), "orders_db.orders": pa.Table.from_pylist(orders),
-            "devices_db.telemetry": pa.Table.from_pylist(telemetry)}  # fmt: skip
+            "devices_db.telemetry": pa.Table.from_pylist(telemetry),
+            "accounts_db.addresses": pa.Table.from_pylist(addresses)}  # fmt: skip
 
 
 def test_a_sweep_of_generated_tables_matches_the_record_by_record_evaluation() -> None:
     tables = generated(7, 3000)
     plan = plan_retention(anker(), FACTS, AS_OF, [hold(HoldScope.PERSON, "u7")])
     report = sweep(plan, tables)
-    for collection, t in tables.items():
-        expected, _ = evaluate_rows(plan.scope(collection), AS_OF, t.to_pylist())
-        assert report.result(collection) == expected
+    expected, _ = evaluate_plan(plan, {k: t.to_pylist() for k, t in tables.items()})
+    assert report == expected
     users = report.result("accounts_db.users")
     assert users is not None and users.total == 3000
     for state in (RetentionState.ACTIVE, RetentionState.RESTRICTED, RetentionState.DUE_DELETE, RetentionState.HELD,
                   RetentionState.UNDECIDABLE):  # fmt: skip
         assert users.count(state) > 0, state
-    telemetry = report.result("devices_db.telemetry")
-    assert telemetry is not None and [(t.state, t.missing, t.count) for t in telemetry.tallies] == [
-        (RetentionState.UNDECIDABLE, Missing.TRIGGER, 3000)
-    ]
+    addresses = report.result("accounts_db.addresses")  # they follow the users they belong to
+    assert addresses is not None and addresses.total == 3000
+    assert addresses.count(RetentionState.DUE_DELETE) and addresses.count(RetentionState.HELD)
+    orphans = [t for t in addresses.tallies if t.missing is Missing.PARENT]
+    assert orphans and orphans[0].state is RetentionState.UNDECIDABLE and orphans[0].rule == "relationship"
+    telemetry = report.result("devices_db.telemetry")  # it follows devices, which were not read
+    assert telemetry is not None
+    assert telemetry.error == "it follows devices_db.devices, which could not be evaluated (not read)"
     assert report.result("support_db.chats") is not None and report.result("support_db.chats").error == "not read"  # type: ignore[union-attr]
     rows = report.rows()
     jp = [r for r in rows if r["collection"] == "accounts_db.users" and r.get("missing") == "jurisdiction"]
@@ -155,7 +163,9 @@ def test_due_users_are_deleted_for_a_reason_that_cites_the_notice() -> None:
     scope = plan.scope("accounts_db.users")
     _, evaluations = evaluate_rows(scope, AS_OF, tables["accounts_db.users"].to_pylist())
     actions = [a for batch in due(scope, tables["accounts_db.users"], AS_OF).batches(50) for a in batch]
-    assert sorted(k for a in actions for k in a.keys) == sorted(k for k, ev in evaluations if ev.state is RetentionState.DUE_DELETE)
+    assert sorted(k for a in actions for k in a.keys) == sorted(
+        k for k, ev in evaluations if ev.state is RetentionState.DUE_DELETE
+    )
     assert {a.kind for a in actions} == {ActionKind.DELETE}
     assert all(a.reason.code is ReasonCode.RETENTION and a.reason.cite and "Section 8" in a.reason.cite
                for a in actions)  # fmt: skip
@@ -202,10 +212,14 @@ def test_the_report_reads_as_lines_grouped_by_system_and_collection() -> None:
     assert lines[:3] == ["Retention plan as of 2025-06-30", "Legal holds in force: 1",
                          "  hold-1 on person u7: warranty dispute (owner legal)"]  # fmt: skip
     users = lines.index("anker_account: accounts_db.users")
-    telemetry = lines.index("device_cloud: devices_db.telemetry")
-    assert lines[telemetry + 1].split()[:3] == ["relationship", "undecidable", "400"]
-    assert lines[telemetry + 1].endswith("(the collection maps no column to relationship end or consent withdrawn, "
-                                         "which starts the clock)")  # fmt: skip
+    assert "  not swept: devices_db.telemetry: it follows devices_db.devices, which could not be evaluated " \
+           "(not read)" in lines  # fmt: skip
+    addresses = lines.index("anker_account: accounts_db.addresses")
+    orphans = next(line for line in lines[addresses + 1 :] if " undecidable " in line and "belongs to" in line)
+    assert orphans.endswith("(the record it belongs to is not there: its user_id is empty or names no record of "
+                            "accounts_db.users)")  # fmt: skip
+    assert "  note: accounts_db.addresses: maps no trigger of its own, so each record follows the accounts_db.users " \
+           "record its user_id names (state, deciding rule and dates); a record naming none is undecidable" in lines  # fmt: skip
     rows = [line for line in lines[users + 1 :] if line.startswith("  ") and not line.startswith("   ")]
     assert any(" due_delete " in line and "limitation period 3 years" in line for line in rows[:12])
     (totals,) = [line for line in lines if line.startswith("Totals: ")]
@@ -214,3 +228,26 @@ def test_the_report_reads_as_lines_grouped_by_system_and_collection() -> None:
     empty = report_lines(RetentionReport(plan.only("nonesuch"), ()), "nothing")
     assert empty == ["nothing", "Legal holds in force: 1", "  hold-1 on person u7: warranty dispute (owner legal)",
                      "Totals: no records read"]  # fmt: skip
+
+
+def test_the_reference_children_follow_their_parents_and_are_erased_first() -> None:
+    plan = plan_retention(anker(), FACTS, AS_OF)
+    follows = {s.collection: s.follows.parent for s in plan.scopes if s.follows is not None}
+    assert len(follows) == 14 and all(not manifest_facts(anker()).get(c) for c in follows)
+    assert follows["accounts_db.addresses"] == "accounts_db.users"
+    assert follows["orders_db.shipments"] == "orders_db.orders"
+    assert follows["forum_db.posts"] == "forum_db.members"
+    assert follows["accounts_db.loyalty"] == "accounts_db.users"  # its key is the user's: a one-to-one extension
+    order = [s.collection for s in plan.scopes]
+    assert all(order.index(child) < order.index(parent) for child, parent in follows.items())
+    assert plan.notes == ()
+    social = plan.scope("accounts_db.social_logins")  # governed by "relationship" only; users by "purpose" too
+    assert [r.key for r in social.rules] == ["relationship"]
+    assert [r.key for r in social.deciders] == ["relationship", "purpose"]
+    # One system: the parents its collections follow elsewhere are evaluated, neither shown nor changed.
+    devices = plan.only("device_cloud")
+    assert "devices_db.telemetry" in [s.collection for s in devices.scopes]
+    assert [s.collection for s in devices.upstream] == ["accounts_db.users"]  # design files follow users
+    order = [s.collection for s in devices.evaluation_order]
+    assert order.index("accounts_db.users") < order.index("devices_db.design_files")
+    assert order.index("devices_db.devices") < order.index("devices_db.telemetry")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -40,3 +41,15 @@ def test_a_switch_that_is_not_true_or_false_is_refused(tmp_path: Path) -> None:
         f.write('\n[retention]\ndaily = "yes"\n')
     with pytest.raises(SettingsError, match=r"\[retention\] daily must be true or false"):
         apply_retention_daily(ws)
+
+
+def test_the_daily_sweep_deletes_addresses_with_their_customers(tmp_path: Path) -> None:
+    ws, crm = company(tmp_path, addresses=True)  # a customer cannot be deleted while an address names it
+    with (ws / "privet.toml").open("a") as f:
+        f.write("\n[retention]\ndaily = true\n")
+    summary = apply_retention_daily(ws)
+    assert summary is not None and not summary["failed"]
+    assert summary["rows_changed"]["crm_db.addresses"] == 2  # Ann's and Fay's, before Ann and Fay
+    assert 1 not in rows(crm) and 6 not in rows(crm)
+    with sqlite3.connect(crm) as db:
+        assert [r[0] for r in db.execute("SELECT id FROM addresses ORDER BY id")] == [11, 12, 13, 15, 16]

@@ -8,6 +8,12 @@ per distinct value (the pure `limitation_for`), person holds are a semi-join (Ar
 run on worker threads (NumPy releases the GIL). States, rules and missing facts stay small integers until they
 are counted, in DuckDB, which also keeps the smallest keys of each group as examples.
 
+A collection that follows its parent (`privet.retention.follow`) is joined to the parent's computed states: each
+reference's row among the parent's keys by one hash lookup (Arrow `index_in`), then a gather of the parent's
+columns. A sweep (`run`) evaluates parents first, and counts a parent once its followers are judged (a due
+record that a held follower record belongs to is held); the one-collection functions take the parent's states
+as they are.
+
 Planning counts; applying fetches the keys of due records (and of restricted ones the system has a flag for and
 has not flagged), sorted, and turns them into the fulfilment executor's actions batch by batch.
 """
@@ -18,7 +24,7 @@ import datetime as dt
 import itertools
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import duckdb
@@ -30,8 +36,9 @@ from privet.fulfilment.erasure import ActionSet
 from privet.fulfilment.ports import Connector, ConnectorError
 from privet.manifest.period import Period
 from privet.retention.evaluate import jurisdiction_of
+from privet.retention.follow import followed
 from privet.retention.plan import RetentionPlan, Scope, action_sets_for
-from privet.retention.report import RetentionReport, ScopeResult, Tally, report_over, sorted_tallies
+from privet.retention.report import RetentionReport, ScopeResult, Tally, sorted_tallies, unevaluated
 from privet.retention.rules import DATE_FACTS, EVENT_FACTS, CompiledRule, Fact, Missing, RetentionState
 
 STATES = list(RetentionState)
@@ -328,9 +335,70 @@ def _chunk(scope: Scope, rules: list[_Rule], cols: _Columns, as_of: int, lo: int
     return _States(state, decider, missing.astype(np.int8), entry, delete_on.astype(np.int32), open_)
 
 
-def compute(scope: Scope, table: pa.Table, as_of: dt.date, threads: int = 2) -> _States:
+@dataclass(frozen=True)
+class Followed:
+    """A parent's evaluated records, for the collections that follow it: its keys and their states."""
+
+    keys: pa.Array
+    states: _States
+
+
+def _follow_chunk(scope: Scope, parent: Followed, codes: np.ndarray, at: np.ndarray, cols: _Columns, lo: int,
+                  hi: int) -> _States:  # fmt: skip
+    """Rows lo..hi of a follower: the parent row's state, decider, missing fact, entry and day (`at` is the
+    parent row, -1 where the reference names none); due ones take the child's own final action or holds."""
+    n = hi - lo
+    found = at[lo:hi] >= 0
+    ps = parent.states
+    if ps.state.size == 0:  # no parent record at all: a gather has nothing to read
+        found = np.zeros(n, bool)
+        ps = _States(*(np.zeros(1, a.dtype) for a in (ps.state, ps.decider, ps.missing, ps.entry, ps.delete_on,
+                                                          ps.open)))  # fmt: skip
+    row = np.where(found, at[lo:hi], 0)
+    state = np.where(found, ps.state[row], S[RetentionState.UNDECIDABLE])
+    due = (state == S[RetentionState.DUE_DELETE]) | (state == S[RetentionState.DUE_ANONYMISE])
+    state = np.where(due, np.where(cols.held[lo:hi], S[RetentionState.HELD], S[scope.due]), state).astype(np.int8)
+    decider = np.where(found, codes[ps.decider[row]], np.int8(0)).astype(np.int8)
+    missing = np.where(found, ps.missing[row], M[Missing.PARENT]).astype(np.int8)
+    entry = np.where(found, ps.entry[row], np.int16(-9)).astype(np.int16)
+    delete_on = np.where(found, ps.delete_on[row], np.int32(0)).astype(np.int32)
+    open_ = (state == S[RetentionState.RESTRICTED]) & ~cols.flagged[lo:hi]
+    return _States(state, decider, missing, entry, delete_on, open_)
+
+
+def _comparable(refs: pa.Array, keys: pa.Array) -> tuple[pa.Array, pa.Array]:
+    """References and keys in one type: integers as 64-bit, an empty (null) column as the other's type, and any
+    other two kinds that differ as text."""
+    if pa.types.is_dictionary(refs.type):
+        refs = refs.cast(refs.type.value_type)
+    if pa.types.is_dictionary(keys.type):
+        keys = keys.cast(keys.type.value_type)
+    if refs.type == keys.type:
+        return refs, keys
+    if pa.types.is_null(refs.type) or pa.types.is_null(keys.type):
+        kind = keys.type if pa.types.is_null(refs.type) else refs.type
+        kind = pa.int64() if pa.types.is_null(kind) else kind
+        return refs.cast(kind), keys.cast(kind)
+    if pa.types.is_integer(refs.type) and pa.types.is_integer(keys.type):
+        return refs.cast(pa.int64()), keys.cast(pa.int64())
+    return refs.cast(pa.string()), keys.cast(pa.string())
+
+
+def positions(refs: pa.Array, keys: pa.Array) -> np.ndarray:
+    """Each reference's row among the parent's keys (the first where a key repeats), -1 where it is empty or
+    names none: one hash lookup over the column."""
+    refs, keys = _comparable(refs, keys)
+    found = pc.index_in(refs, value_set=keys, skip_nulls=True)
+    return np.asarray(found.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
+def compute(scope: Scope, table: pa.Table, as_of: dt.date, threads: int = 2,
+            parent: Followed | None = None) -> _States:  # fmt: skip
     """Every record's state, decider, missing fact, limitation entry and due day, as NumPy columns."""
-    parts = _parts(scope, table, as_of, threads, lambda s, _: s)
+    return _joined(_parts(scope, table, as_of, threads, lambda s, _: s, parent))
+
+
+def _joined(parts: Sequence[_States]) -> _States:
     return _States(*(np.concatenate([getattr(p, f) for p in parts]) for f in
                      ("state", "decider", "missing", "entry", "delete_on", "open")))  # fmt: skip
 
@@ -338,24 +406,41 @@ def compute(scope: Scope, table: pa.Table, as_of: dt.date, threads: int = 2) -> 
 T = TypeVar("T")
 
 
-def _parts(scope: Scope, table: pa.Table, as_of: dt.date, threads: int,
-           then: Callable[[_States, int], T]) -> list[T]:  # fmt: skip
-    """`then` of each chunk's states and first row, chunks in order, computed on `threads` worker threads."""
+def _parts(scope: Scope, table: pa.Table, as_of: dt.date, threads: int, then: Callable[[_States, int], T],
+           parent: Followed | None = None, at: np.ndarray | None = None) -> list[T]:  # fmt: skip
+    """`then` of each chunk's states and first row, chunks in order, computed on `threads` worker threads (`at`:
+    a follower's `positions` in its parent, where the caller has them)."""
     cols = _columns(scope, table)
-    rules = [_rule(rule, scope, cols) for rule in scope.rules]
-    day = (as_of - EPOCH).days
     bounds = [(lo, min(lo + CHUNK, cols.n)) for lo in range(0, cols.n, CHUNK)] or [(0, 0)]
+    follows = scope.follows
+    if follows is not None:
+        if parent is None:
+            raise ValueError(f"{scope.collection} follows {follows.parent}: pass the parent's states (Followed)")
+        rows = positions(_column(table, follows.field), parent.keys) if at is None else at
+        index = {r.key: i for i, r in enumerate(scope.deciders)}
+        codes = np.array([index[r.key] for r in follows.rules] or [0], np.int8)
+        up = parent
+
+        def chunk(lo: int, hi: int) -> _States:
+            return _follow_chunk(scope, up, codes, rows, cols, lo, hi)
+    else:
+        rules = [_rule(rule, scope, cols) for rule in scope.rules]
+        day = (as_of - EPOCH).days
+
+        def chunk(lo: int, hi: int) -> _States:
+            return _chunk(scope, rules, cols, day, lo, hi)
+
     with ThreadPoolExecutor(max_workers=max(1, threads)) as pool:
-        return list(pool.map(lambda b: then(_chunk(scope, rules, cols, day, *b), b[0]), bounds))
+        return list(pool.map(lambda b: then(chunk(*b), b[0]), bounds))
 
 
 def _dates(delete_on: np.ndarray, entry: np.ndarray) -> pa.Array:
     return pa.array(delete_on.astype(np.int32), pa.int32(), mask=entry == -9).cast(pa.date32())
 
 
-def states(scope: Scope, table: pa.Table, as_of: dt.date) -> pa.Table:
+def states(scope: Scope, table: pa.Table, as_of: dt.date, parent: Followed | None = None) -> pa.Table:
     """Every record's state as a table (k, st, dec, miss, lim, delete_on), for tests and inspection."""
-    s = compute(scope, table, as_of)
+    s = compute(scope, table, as_of, parent=parent)
     return pa.table({
         "k": _column(table, scope.key_field),
         "st": s.state,
@@ -366,19 +451,48 @@ def states(scope: Scope, table: pa.Table, as_of: dt.date) -> pa.Table:
     })  # fmt: skip
 
 
-def evaluate_table(scope: Scope, table: pa.Table, as_of: dt.date, examples: int = 3, threads: int = 2) -> ScopeResult:
+def evaluate_table(scope: Scope, table: pa.Table, as_of: dt.date, examples: int = 3, threads: int = 2,
+                   parent: Followed | None = None) -> ScopeResult:  # fmt: skip
     """Counts per state, deciding rule, missing fact and limitation entry, with the smallest keys as examples."""
-    parts = _parts(scope, table, as_of, threads, lambda s, _: (s.group, s.open))
+    parts = _parts(scope, table, as_of, threads, lambda s, _: (s.group, s.open), parent)
     return _tally(scope, table, [g for g, _ in parts], [o for _, o in parts], examples)
 
 
-def assess(scope: Scope, table: pa.Table, as_of: dt.date, examples: int = 3,
-           threads: int = 2) -> tuple[ScopeResult, Due]:  # fmt: skip
+def assess(scope: Scope, table: pa.Table, as_of: dt.date, examples: int = 3, threads: int = 2,
+           parent: Followed | None = None) -> tuple[ScopeResult, Due]:  # fmt: skip
     """What `evaluate_table` counts and what `due` picks, from one evaluation of the records (what an apply
     reports and what it then carries out)."""
-    parts = _parts(scope, table, as_of, threads, lambda s, lo: (s.group, s.open, _picked(s, lo)))
+    result, found, _ = _judge(scope, table, as_of, examples, threads, parent, pick=True)
+    assert found is not None
+    return result, found
+
+
+def _judge(scope: Scope, table: pa.Table, as_of: dt.date, examples: int, threads: int, parent: Followed | None,
+           at: np.ndarray | None = None, *, pick: bool) -> tuple[ScopeResult, Due | None, np.ndarray]:  # fmt: skip
+    """One evaluation of the records: the tallies, with `pick` what is due, and (given a follower's `at`) the
+    parent rows its held records belong to."""
+
+    def then(s: _States, lo: int) -> tuple[np.ndarray, np.ndarray, _Picked | None, np.ndarray]:
+        held = _held_parents(s, at[lo : lo + len(s.state)]) if at is not None else np.zeros(0, np.int64)
+        return s.group, s.open, _picked(s, lo) if pick else None, held
+
+    parts = _parts(scope, table, as_of, threads, then, parent, at)
     result = _tally(scope, table, [p[0] for p in parts], [p[1] for p in parts], examples)
-    return result, _due(scope, table, [p[2] for p in parts])
+    found = _due(scope, table, [p[2] for p in parts if p[2] is not None]) if pick else None
+    return result, found, np.concatenate([p[3] for p in parts])
+
+
+def _held_parents(s: _States, at: np.ndarray) -> np.ndarray:
+    """The parent rows that held records (of a follower, `at` its parent rows) belong to."""
+    rows: np.ndarray = at[(s.state == S[RetentionState.HELD]) & (at >= 0)]
+    return rows
+
+
+def _kept(s: _States, keep: np.ndarray) -> _States:
+    """A parent's states once its followers are judged: due records a held follower record belongs to are held."""
+    due = (s.state == S[RetentionState.DUE_DELETE]) | (s.state == S[RetentionState.DUE_ANONYMISE])
+    state = np.where(keep & due, S[RetentionState.HELD], s.state).astype(np.int8)
+    return _States(state, s.decider, s.missing, s.entry, s.delete_on, s.open)
 
 
 def _tally(scope: Scope, table: pa.Table, groups: list[np.ndarray], opens: list[np.ndarray],
@@ -393,7 +507,7 @@ def _tally(scope: Scope, table: pa.Table, groups: list[np.ndarray], opens: list[
         rest, entry = divmod(int(code), ENTRIES)
         rest, missing = divmod(rest, width)
         state, decider = divmod(rest, 128)
-        tallies.append(Tally(STATES[state], scope.rules[decider].key, count, tuple(keys),
+        tallies.append(Tally(STATES[state], scope.deciders[decider].key, count, tuple(keys),
                              MISSING[missing - 1] if missing else None, entry - 9 if entry != 0 else None))  # fmt: skip
         to_restrict += open_
     return ScopeResult(scope.collection, sorted_tallies(tallies), to_restrict)
@@ -423,15 +537,15 @@ class Due:
             cuts = [lo, *changes[(changes > lo) & (changes < hi)].tolist(), hi]
             sets: list[ActionSet] = []
             for start, end in itertools.pairwise(cuts):
-                state, rule = STATES[int(st[start])], self.scope.rules[int(dec[start])].key
+                state, rule = STATES[int(st[start])], self.scope.deciders[int(dec[start])].key
                 part = keys.slice(start, end - start).to_numpy(zero_copy_only=False)
                 sets += action_sets_for(self.scope, state, rule, int(lim[start]) if lim[start] != -9 else None, part)
             yield sets
 
 
-def due(scope: Scope, table: pa.Table, as_of: dt.date, threads: int = 2) -> Due:
+def due(scope: Scope, table: pa.Table, as_of: dt.date, threads: int = 2, parent: Followed | None = None) -> Due:
     """Due records, and restricted ones the system has a flag for and has not flagged yet."""
-    return _due(scope, table, _parts(scope, table, as_of, threads, _picked))
+    return _due(scope, table, _parts(scope, table, as_of, threads, _picked, parent))
 
 
 _Picked = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]  # rows, state, decider, limitation entry
@@ -556,4 +670,81 @@ def _read_files(connector: Any, table: str, columns: Sequence[str]) -> pa.Table:
 
 def sweep(plan: RetentionPlan, tables: Mapping[str, pa.Table], examples: int = 3) -> RetentionReport:
     """The report of a plan over facts already read (collection -> table); absent collections are reported."""
-    return report_over(plan, tables, evaluate_table, examples)
+
+    def read(scope: Scope) -> pa.Table:
+        if scope.collection not in tables:
+            raise ConnectorError("not read")
+        return tables[scope.collection]
+
+    return run(plan, read, examples=examples)[0]
+
+
+@dataclass
+class _Waiting:
+    """A collection others follow, evaluated: its states serve them, and its tally waits for theirs."""
+
+    scope: Scope
+    table: pa.Table
+    states: _States
+    at: np.ndarray | None  # its own parent rows, where it follows one
+    parent: Followed = field(init=False)
+    keep: np.ndarray = field(init=False)  # rows that a held follower record belongs to
+
+    def __post_init__(self) -> None:
+        self.parent = Followed(_column(self.table, self.scope.key_field), self.states)
+        self.keep = np.zeros(len(self.states.state), bool)
+
+
+def run(plan: RetentionPlan, read: Callable[[Scope], pa.Table], *, examples: int = 3, pick: bool = False,
+        threads: int = 2) -> tuple[RetentionReport, dict[str, Due]]:  # fmt: skip
+    """The report of a plan, and with `pick` what is due per collection, reading each collection once with `read`
+    (a ConnectorError or RetentionEngineError it raises is that collection's error).
+
+    Parents are evaluated before the collections following them, which join their references to the parent's
+    states. A parent's tally and picks wait until every follower is judged: a due record that a held follower
+    record belongs to is held. Its table and states are dropped then."""
+    order = plan.evaluation_order
+    shown = {s.collection for s in plan.scopes}
+    left = followed(order)
+    waiting: dict[str, _Waiting] = {}
+    results: dict[str, ScopeResult] = {}
+    dues: dict[str, Due] = {}
+
+    def finish(w: _Waiting) -> None:
+        scope, states = w.scope, _kept(w.states, w.keep)
+        results[scope.collection] = _tally(scope, w.table, [states.group], [states.open], examples)
+        if pick and scope.collection in shown:
+            dues[scope.collection] = _due(scope, w.table, [_picked(states, 0)])
+        if scope.follows is not None:
+            release(scope.follows.parent, _held_parents(states, w.at) if w.at is not None else None)
+
+    def release(parent: str, rows: np.ndarray | None) -> None:
+        w = waiting.get(parent)
+        if w is not None and rows is not None:
+            w.keep[rows] = True
+        left[parent] -= 1
+        if not left[parent] and w is not None:
+            del waiting[parent]
+            finish(w)
+
+    for scope in order:
+        key, parent = scope.collection, scope.follows.parent if scope.follows is not None else None
+        try:
+            if parent is not None and parent not in waiting:
+                raise RetentionEngineError(unevaluated(parent, results[parent].error if parent in results else None))
+            table = read(scope)
+            up = waiting[parent].parent if parent is not None else None
+            at = positions(_column(table, scope.follows.field), up.keys) if scope.follows and up else None
+            if key in left:  # followed: its states now, its tally once its followers are judged
+                states = _joined(_parts(scope, table, plan.as_of, threads, lambda s, _: s, up, at))
+                waiting[key] = _Waiting(scope, table, states, at)
+                continue
+            results[key], found, held = _judge(scope, table, plan.as_of, examples, threads, up, at,
+                                               pick=pick and key in shown)  # fmt: skip
+        except (ConnectorError, RetentionEngineError) as exc:
+            results[key], found, held = ScopeResult(key, error=str(exc)), None, None
+        if found is not None:
+            dues[key] = found
+        if parent is not None:
+            release(parent, held)
+    return RetentionReport(plan, tuple(results[s.collection] for s in plan.scopes)), dues

@@ -1,6 +1,7 @@
 """Retention: rules evaluated per record, legal holds, and the actions due records need (pure, no I/O)."""
 
 from privet.retention.evaluate import Evaluation, Record, RuleOutcome, evaluate, evaluate_rule, final_state
+from privet.retention.follow import Follows, inherit
 from privet.retention.plan import (
     FactsError,
     RetentionPlan,
@@ -10,7 +11,7 @@ from privet.retention.plan import (
     parse_facts,
     plan_retention,
 )
-from privet.retention.report import RetentionReport, ScopeResult, Tally, evaluate_rows
+from privet.retention.report import RetentionReport, ScopeResult, Tally, evaluate_plan, evaluate_rows
 from privet.retention.rules import (
     CompiledRule,
     Fact,
@@ -29,6 +30,7 @@ __all__ = [
     "Evaluation",
     "Fact",
     "FactsError",
+    "Follows",
     "Hold",
     "HoldScope",
     "Limitation",
@@ -45,10 +47,12 @@ __all__ = [
     "add_period",
     "compile_rule",
     "evaluate",
+    "evaluate_plan",
     "evaluate_rows",
     "evaluate_rule",
     "final_state",
     "governing",
+    "inherit",
     "legal_holds_for",
     "parse_facts",
     "plan_retention",

@@ -142,6 +142,8 @@ def describe_missing(missing: Missing, rule: CompiledRule) -> str:
         return f"the collection maps no column to {rule.trigger_text()}, which starts the clock"
     if missing is Missing.LIMITATION_PERIOD:
         return "no limitation period for the person's jurisdiction, and the rule has no default entry"
+    if missing is Missing.PARENT:
+        return "the record it belongs to is not there (its reference is empty or names no record)"
     if missing is Missing.PERSON:
         return "a legal hold names a person, and the collection maps no column saying whose record it is"
     return f"the record's {missing.value.replace('_', ' ')} is empty or not mapped"

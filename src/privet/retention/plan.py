@@ -28,6 +28,7 @@ from privet.manifest.model import Manifest
 from privet.manifest.period import Period
 from privet.manifest.processing import FinalAction
 from privet.retention.evaluate import final_state
+from privet.retention.follow import Follows, evaluation_order, resolve
 from privet.retention.rules import CompiledRule, Fact, Hold, HoldScope, RetentionState, compile_rule
 
 FactsMapping = Mapping[str, Mapping[str, str]]
@@ -82,15 +83,26 @@ class Scope:
     holds: tuple[Hold, ...] = ()  # holds covering every record
     person_holds: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # person id -> holds naming them
     notes: tuple[str, ...] = ()
+    follows: Follows | None = None  # where its records take their outcome from (see `retention.follow`)
 
     @property
     def columns(self) -> tuple[str, ...]:
-        """The columns to read: the key, then every mapped fact."""
-        return tuple(dict.fromkeys([self.key_field, *self.facts.values()]))
+        """The columns to read: the key, every mapped fact, and the reference to the parent it follows."""
+        parent = [self.follows.field] if self.follows is not None else []
+        return tuple(dict.fromkeys([self.key_field, *self.facts.values(), *parent]))
+
+    @property
+    def deciders(self) -> tuple[CompiledRule, ...]:
+        """The rules that may decide its records: its own, then those of the parent it follows (codes index this)."""
+        if self.follows is None:
+            return self.rules
+        own = {r.key for r in self.rules}
+        return (*self.rules, *(r for r in self.follows.rules if r.key not in own))
 
     @property
     def person_unknown(self) -> bool:
-        return bool(self.person_holds) and Fact.PERSON not in self.facts
+        """A hold names a person and nothing says whose its records are (a follower's parent says it)."""
+        return bool(self.person_holds) and Fact.PERSON not in self.facts and self.follows is None
 
     @property
     def hold_ids(self) -> tuple[str, ...]:
@@ -104,7 +116,7 @@ class Scope:
         return self.hold_ids + (self.person_holds.get(str(person), ()) if person is not None else ())
 
     def rule(self, key: str) -> CompiledRule:
-        return next(r for r in self.rules if r.key == key)
+        return next(r for r in self.deciders if r.key == key)
 
 
 @dataclass(frozen=True)
@@ -115,15 +127,32 @@ class RetentionPlan:
     ungoverned: tuple[str, ...]  # collections holding personal data that no retention rule governs
     skipped: Mapping[str, str] = field(default_factory=dict)  # collection -> why it cannot be swept
     notes: tuple[str, ...] = ()
+    upstream: tuple[Scope, ...] = ()  # parents in other systems: evaluated for their followers, not shown or changed
 
     def scope(self, collection: str) -> Scope:
         return next(s for s in self.scopes if s.collection == collection)
 
+    @property
+    def evaluation_order(self) -> tuple[Scope, ...]:
+        """Every scope to evaluate (upstream ones too), each after the parent it follows."""
+        return tuple(evaluation_order([*reversed(self.scopes), *self.upstream]))
+
     def only(self, system: str | None) -> RetentionPlan:
+        """The plan for one system; the parents its collections follow in other systems become upstream."""
         if system is None:
             return self
         scopes = tuple(s for s in self.scopes if s.system == system)
-        return RetentionPlan(self.as_of, scopes, self.holds, self.ungoverned, self.skipped, self.notes)
+        every = {s.collection: s for s in (*self.scopes, *self.upstream)}
+        kept = {s.collection for s in scopes}
+        upstream: dict[str, Scope] = {}
+        for s in scopes:
+            here = s
+            while here.follows is not None and here.follows.parent in every:
+                here = every[here.follows.parent]
+                if here.collection not in kept:
+                    upstream.setdefault(here.collection, here)
+        return RetentionPlan(self.as_of, scopes, self.holds, self.ungoverned, self.skipped, self.notes,
+                             tuple(upstream.values()))  # fmt: skip
 
 
 def governing(manifest: Manifest, graph: DatasetGraph) -> dict[str, dict[str, list[str]]]:
@@ -164,6 +193,9 @@ def plan_retention(
     jurisdictions: Catalogue | None = None,
 ) -> RetentionPlan:
     """The sweep of `as_of`: scopes in erase order, every active hold, and what cannot be swept and why.
+
+    A collection that maps none of its rules' triggers follows the parent it holds the key of (`follow.resolve`):
+    the plan notes it, and orders it before that parent.
 
     `holds` are the legal holds in force (every one is shown; each covers what it names); `live` is each
     collection's live schema where a connector described it (masking strategies and the restriction flag column
@@ -219,8 +251,9 @@ def plan_retention(
                 notes=tuple(notes),
             )
         )
+    scopes, notes = resolve(scopes, graph)
     ungoverned = tuple(k for k, n in graph.collections.items() if k not in governed and not n.skip and _personal(n))
-    notes = [f"{k}: facts are given for a collection no retention rule governs" for k in facts if k not in governed]
+    notes += [f"{k}: facts are given for a collection no retention rule governs" for k in facts if k not in governed]
     return RetentionPlan(as_of, tuple(scopes), tuple(holds), ungoverned, skipped, tuple(notes))
 
 

@@ -1,21 +1,21 @@
 """What a sweep found: tallies per collection, rule and state, with example keys, and the report of a plan.
 
-`evaluate_rows` is the reference path, one record at a time; the bulk engine produces the same tallies.
+`evaluate_rows` is the reference path, one record at a time, and `evaluate_plan` runs it over a whole plan (parents
+before the collections following them); the bulk engines produce the same tallies.
 `report_lines` is the report as people read it (the command line and the demo print it).
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import Any
 
 from privet.retention.evaluate import Evaluation, describe_missing, evaluate, truthy
+from privet.retention.follow import followed, inherit, keep
 from privet.retention.plan import RetentionPlan, Scope
 from privet.retention.rules import Fact, Missing, RetentionState
-
-T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +30,10 @@ class Tally:
 
 def sorted_tallies(tallies: Iterable[Tally]) -> tuple[Tally, ...]:
     states = list(RetentionState)
-    return tuple(sorted(tallies, key=lambda t: (t.rule, states.index(t.state), t.missing or "", t.limitation or 0)))
+    # No entry (None) before every entry, -1 ("no limitation period") included: equal keys would keep the order
+    # each engine happened to count in.
+    return tuple(sorted(tallies, key=lambda t: (t.rule, states.index(t.state), t.missing or "",
+                                                t.limitation is not None, t.limitation or 0)))  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -75,6 +78,9 @@ class RetentionReport:
                 if t.missing is not None:
                     row["missing"] = t.missing.value
                     row["why"] = describe_missing(t.missing, scope.rule(t.rule))
+                    if t.missing is Missing.PARENT and scope.follows is not None:
+                        row["why"] = (f"the record it belongs to is not there: its {scope.follows.field} is empty or "
+                                      f"names no record of {scope.follows.parent}")  # fmt: skip
                 if t.limitation is not None and t.limitation >= 0:
                     lim = scope.rule(t.rule).limitations[t.limitation]
                     row["limitation"] = f"{lim.period}" + (f" ({lim.cite})" if lim.cite else "")
@@ -95,34 +101,54 @@ class RetentionReport:
         }
 
 
-Judge = Callable[[Scope, T, dt.date, int], ScopeResult]  # an engine's evaluation of one collection
-
-
-def report_over(plan: RetentionPlan, tables: Mapping[str, T], judge: Judge[T], examples: int = 3) -> RetentionReport:
-    """The report of a plan over collections already read (collection -> table or frame), each judged by an
-    engine; a collection that was not read is reported so."""
-    results = []
-    for scope in plan.scopes:
-        table = tables.get(scope.collection)
-        if table is None:
-            results.append(ScopeResult(scope.collection, error="not read"))
-            continue
-        results.append(judge(scope, table, plan.as_of, examples))
-    return RetentionReport(plan, tuple(results))
+def unevaluated(parent: str, error: str | None) -> str:
+    """Why a collection that follows `parent` was not evaluated."""
+    return f"it follows {parent}, which could not be evaluated ({error or 'not in this sweep'})"
 
 
 def evaluate_rows(
-    scope: Scope, as_of: dt.date, rows: Iterable[Mapping[str, Any]], examples: int = 3
+    scope: Scope,
+    as_of: dt.date,
+    rows: Iterable[Mapping[str, Any]],
+    examples: int = 3,
+    parents: Mapping[Any, Evaluation] | None = None,
 ) -> tuple[ScopeResult, list[tuple[Any, Evaluation]]]:
-    """The reference path, one row at a time: the tallies and every row's evaluation (for tests and small data)."""
-    evaluated = []
+    """The reference path, one row at a time: the tallies and every row's evaluation (for tests and small data).
+
+    A scope that follows a parent needs `parents`: the parent's evaluations by its key (`evaluate_plan` passes them).
+    """
+    evaluated = _evaluated(scope, as_of, rows, parents)
+    return _tallied(scope, evaluated, examples), [(k, ev) for k, ev, _ in evaluated]
+
+
+Evaluated = list[tuple[Any, Evaluation, Mapping[str, Any]]]  # key, evaluation, row
+
+
+def _evaluated(
+    scope: Scope, as_of: dt.date, rows: Iterable[Mapping[str, Any]], parents: Mapping[Any, Evaluation] | None
+) -> Evaluated:
+    follows = scope.follows
+    if follows is not None and parents is None:
+        raise ValueError(f"{scope.collection} follows {follows.parent}: pass the parent's evaluations by key")
+    claims = Fact.LEGAL_CLAIM in scope.facts and any(r.claims_extend for r in scope.rules)
+    out = []
+    for row in rows:
+        if follows is not None and parents is not None:
+            ref = row.get(follows.field)
+            claim = claims and truthy(row.get(scope.facts[Fact.LEGAL_CLAIM]))
+            ev = inherit(parents.get(ref) if ref is not None else None, scope.rules[0], due=scope.due,
+                         holds=scope.holds_of(row), claim=claim)  # fmt: skip
+        else:
+            ev = evaluate(scope.rules, scope.record(row), as_of, due=scope.due, holds=scope.holds_of(row),
+                          person_unknown=scope.person_unknown)  # fmt: skip
+        out.append((row[scope.key_field], ev, row))
+    return out
+
+
+def _tallied(scope: Scope, evaluated: Evaluated, examples: int) -> ScopeResult:
     to_restrict = 0
     groups: dict[tuple[RetentionState, str, Missing | None, int | None], list[Any]] = {}
-    for row in rows:
-        ev = evaluate(scope.rules, scope.record(row), as_of, due=scope.due, holds=scope.holds_of(row),
-                      person_unknown=scope.person_unknown)  # fmt: skip
-        key = row[scope.key_field]
-        evaluated.append((key, ev))
+    for key, ev, row in evaluated:
         dated = ev.delete_on is not None and ev.missing is None
         lim = ev.limitation.index if dated and ev.limitation is not None else None
         groups.setdefault((ev.state, ev.rule.key, ev.missing, lim), []).append(key)
@@ -132,7 +158,65 @@ def evaluate_rows(
         Tally(state, rule, len(keys), tuple(sorted(keys)[:examples]), missing, lim)
         for (state, rule, missing, lim), keys in groups.items()
     )
-    return ScopeResult(scope.collection, tallies, to_restrict), evaluated
+    return ScopeResult(scope.collection, tallies, to_restrict)
+
+
+def evaluate_plan(
+    plan: RetentionPlan, rows: Mapping[str, Iterable[Mapping[str, Any]]], examples: int = 3
+) -> tuple[RetentionReport, dict[str, list[tuple[Any, Evaluation]]]]:
+    """The reference path over a whole plan: each collection's rows (collection -> rows) and every record's final
+    evaluation. A collection without rows is reported "not read", and so are the collections following it.
+
+    Parents are evaluated before the collections following them, which inherit those evaluations; a parent's
+    records are final once every follower is: a due record that a held follower record belongs to is held too."""
+    order = plan.evaluation_order
+    by_key = {s.collection: s for s in order}
+    left = followed(order)
+    results: dict[str, ScopeResult] = {}
+    evaluations: dict[str, Evaluated] = {}  # as evaluated; a parent's, until its followers are final
+    first: dict[str, dict[Any, int]] = {}  # parent -> key -> its first record (a key given twice: as the engine)
+    kept: dict[str, dict[int, tuple[str, ...]]] = {}  # parent -> record -> holds of the follower records held
+    finals: dict[str, list[tuple[Any, Evaluation]]] = {}
+
+    def finish(key: str) -> None:
+        scope, holds = by_key[key], kept.pop(key, {})
+        done = [(k, keep(ev, holds[i]) if i in holds else ev, row) for i, (k, ev, row) in enumerate(evaluations[key])]
+        results[key], finals[key] = _tallied(scope, done, examples), [(k, ev) for k, ev, _ in done]
+        if scope.follows is not None:
+            index = first.get(scope.follows.parent, {})
+            refs = [(row.get(scope.follows.field), ev) for _, ev, row in done if ev.state is RetentionState.HELD]
+            release(scope.follows.parent, [(index[r], ev.holds) for r, ev in refs if r is not None and r in index])
+
+    def release(parent: str, held: list[tuple[int, tuple[str, ...]]]) -> None:
+        for i, holds in held:
+            kept.setdefault(parent, {})[i] = tuple(dict.fromkeys((*kept.get(parent, {}).get(i, ()), *holds)))
+        left[parent] -= 1
+        if not left[parent] and parent in evaluations:
+            finish(parent)
+
+    for scope in order:
+        key = scope.collection
+        parent = scope.follows.parent if scope.follows is not None else None
+        if parent is not None and parent not in evaluations:
+            results[key] = ScopeResult(key, error=unevaluated(parent, results.get(parent, ScopeResult(key)).error))
+            release(parent, [])
+            continue
+        if key not in rows:
+            results[key] = ScopeResult(key, error="not read")
+            if parent is not None:
+                release(parent, [])
+            continue
+        parents = None
+        if parent is not None:
+            parents = {k: evaluations[parent][i][1] for k, i in first[parent].items()}
+        evaluations[key] = _evaluated(scope, plan.as_of, rows[key], parents)
+        if key in left:
+            first[key] = {}
+            for i, (k, _, _) in enumerate(evaluations[key]):
+                first[key].setdefault(k, i)
+        else:
+            finish(key)
+    return RetentionReport(plan, tuple(results[s.collection] for s in plan.scopes)), finals
 
 
 def report_lines(report: RetentionReport, header: str) -> list[str]:

@@ -57,6 +57,7 @@ class Missing(StrEnum):
     JURISDICTION = "jurisdiction"
     LIMITATION_PERIOD = "limitation_period"  # no period for the person's jurisdiction, and no default
     PERSON = "person"  # a hold names a person, and the collection cannot say whose record this is
+    PARENT = "parent"  # the record follows the record it references, and that record is not there
 
 
 def add_period(day: dt.date, period: Period | None) -> dt.date:

@@ -29,11 +29,13 @@ from privet.fulfilment.erasure import ActionSet
 from privet.fulfilment.executor import StepRecord, StepState, apply_sets, distinct_count, joined, table_of
 from privet.fulfilment.graph import build_graph
 from privet.fulfilment.ports import Column, Connector, ConnectorError, plain
-from privet.retention.plan import RetentionPlan, plan_retention
+from privet.retention.plan import RetentionPlan, Scope, plan_retention
 from privet.retention.report import RetentionReport, ScopeResult
 from privet.store.holds import SqlHolds
 
 if TYPE_CHECKING:
+    import pyarrow as pa
+
     from privet.engines.retention import Due
     from privet.workspace.runtime import Runtime
 
@@ -105,7 +107,7 @@ def sweep(rt: Runtime, conns: Mapping[str, Connector], system_errors: Mapping[st
 
     `engine` "spark" evaluates lake collections on Apache Spark (a plan only: apply runs locally).
     Raises FactsError when the facts mapping names what does not exist."""
-    from privet.engines.retention import RetentionEngineError, assess, evaluate_table, read_facts
+    from privet.engines.retention import read_facts, run
 
     graph = build_graph(rt.manifest.datasets)
     live: dict[str, dict[str, Column]] = {}
@@ -119,24 +121,16 @@ def sweep(rt: Runtime, conns: Mapping[str, Connector], system_errors: Mapping[st
     plan = plan_retention(rt.manifest, facts, as_of, holds, live=live).only(system)
     if engine == "spark":
         return Sweep(plan, _spark_report(plan, conns, system_errors))
-    results, dues = [], {}
-    for scope in plan.scopes:
+
+    def read(scope: Scope) -> pa.Table:
         if scope.system not in conns:
-            why = system_errors.get(scope.system or "") or (
-                f"no connection: configure [systems.{scope.system}] in privet.toml"
-            )
-            results.append(ScopeResult(scope.collection, error=why))
-            continue
-        try:
-            table = read_facts(conns[scope.system or ""], scope.collection, scope.columns)
-            if pick:
-                result, dues[scope.collection] = assess(scope, table, as_of)
-            else:
-                result = evaluate_table(scope, table, as_of)
-            results.append(result)
-        except (ConnectorError, RetentionEngineError) as exc:
-            results.append(ScopeResult(scope.collection, error=str(exc)))
-    return Sweep(plan, RetentionReport(plan, tuple(results)), dues)
+            raise ConnectorError(system_errors.get(scope.system or "") or (
+                f"no connection: configure [systems.{scope.system}] in privet.toml"))  # fmt: skip
+        return read_facts(conns[scope.system or ""], scope.collection, scope.columns)
+
+    # Parents are read and evaluated before the collections following them, each collection once.
+    report, dues = run(plan, read, pick=pick)
+    return Sweep(plan, report, dues)
 
 
 def _spark_report(plan: RetentionPlan, conns: Mapping[str, Connector],
@@ -145,7 +139,7 @@ def _spark_report(plan: RetentionPlan, conns: Mapping[str, Connector],
 
     session = spark.local_session()
     frames, errors = {}, {}
-    for scope in plan.scopes:
+    for scope in plan.evaluation_order:  # the parents that followers in this system need, too
         connector = conns.get(scope.system or "")
         if connector is None:
             errors[scope.collection] = system_errors.get(scope.system or "") or (

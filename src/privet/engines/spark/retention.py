@@ -4,7 +4,9 @@ The same `Scope` as the local engine (`privet.engines.retention`), evaluated as 
 periods with `add_months` (the same day, or the month's last day) then `date_add`; a jurisdiction's limitation
 entry by a CASE over the lower-cased, stripped value (the rules' `matches`, as `limitation_for` reads them);
 person holds as a membership test; tallies as one aggregation with the smallest keys of each group. States,
-rules and missing facts use the local engine's codes, so the two agree row by row and tally by tally.
+rules and missing facts use the local engine's codes, so the two agree row by row and tally by tally. A collection
+that follows its parent is a left join of its references to the parent's states, which a sweep persists while
+the collections following it are judged.
 """
 
 from __future__ import annotations
@@ -21,8 +23,9 @@ from privet.engines.retention import MISSING, NO_ENTRY, NO_JURISDICTION, STATES,
 from privet.engines.spark.frames import SparkPlanError, col
 from privet.fulfilment.ports import ConnectorError
 from privet.manifest.period import Period
+from privet.retention.follow import followed
 from privet.retention.plan import RetentionPlan, Scope
-from privet.retention.report import RetentionReport, ScopeResult, Tally, report_over, sorted_tallies
+from privet.retention.report import RetentionReport, ScopeResult, Tally, sorted_tallies, unevaluated
 from privet.retention.rules import DATE_FACTS, EVENT_FACTS, CompiledRule, Fact, Missing, RetentionState
 
 # The characters Python's str.strip() removes (str.isspace), trimmed by btrim as a set: no regular expression per row.
@@ -164,25 +167,71 @@ def _checked(scope: Scope, frame: DataFrame) -> None:
         )
 
 
-def _states(scope: Scope, frame: DataFrame, as_of: dt.date) -> DataFrame:
-    """k, st, dec, miss, lim, delete_on and o (restricted and not flagged by the system).
-
-    Built in stages, each naming its columns, so that no expression is copied into every later one that reads
-    it (a jurisdiction's CASE over hundreds of country codes would otherwise be repeated dozens of times)."""
-    _checked(scope, frame)
+def _held_and_flagged(scope: Scope, frame: DataFrame) -> tuple[Column, Column]:
+    """Whether a due record is held (holds on the collection, person holds, open claims), and whether the system
+    has flagged it restricted (true where it has no flag column)."""
     held = F.lit(bool(scope.holds))
     if scope.person_holds and Fact.PERSON in scope.facts:
         held = held | _named(frame, scope.facts[Fact.PERSON], sorted(scope.person_holds))
     if Fact.LEGAL_CLAIM in scope.facts and any(r.claims_extend for r in scope.rules):
         held = held | _flag(frame, scope.facts[Fact.LEGAL_CLAIM])
     flag = scope.facts.get(Fact.RESTRICTED)
+    return held, (_flag(frame, flag) if flag is not None else F.lit(True))
+
+
+def _follow_states(scope: Scope, frame: DataFrame, parent: DataFrame | None) -> DataFrame:
+    """A follower's states: each reference joined to the parent's states (k, st, dec, miss, lim, delete_on); due
+    records take the child's own final action, or its holds."""
+    follows = scope.follows
+    assert follows is not None
+    if parent is None:
+        raise ValueError(f"{scope.collection} follows {follows.parent}: pass the parent's states")
+    _checked(scope, frame)
+    held, flagged = _held_and_flagged(scope, frame)
+    facts = frame.select(col(scope.key_field).alias("k"), col(follows.field).alias("ref"), held.alias("held"),
+                         flagged.alias("flagged"))  # fmt: skip
+    names = {"k": "pk", "st": "pst", "dec": "pdec", "miss": "pmiss", "lim": "plim", "delete_on": "pdo"}
+    up = parent.select(*(F.col(a).alias(b) for a, b in names.items()))
+    joined = facts.join(up, facts["ref"] == up["pk"], "left")
+    index = {r.key: i for i, r in enumerate(scope.deciders)}
+    codes = F.array(*(F.lit(index[r.key]) for r in follows.rules))
+    found = F.col("pk").isNotNull()
+    due = F.col("pst").isin(int(S[RetentionState.DUE_DELETE]), int(S[RetentionState.DUE_ANONYMISE]))
+    state = (
+        F.when(~found, F.lit(int(S[RetentionState.UNDECIDABLE])))
+        .when(due & F.col("held"), F.lit(int(S[RetentionState.HELD])))
+        .when(due, F.lit(int(S[scope.due])))
+        .otherwise(F.col("pst"))
+    )
+    judged = joined.withColumn("st", state.cast("int"))
+    return judged.select(
+        "k",
+        "st",
+        F.when(found, F.element_at(codes, F.col("pdec") + 1)).otherwise(F.lit(0)).cast("int").alias("dec"),
+        F.when(found, F.col("pmiss")).otherwise(F.lit(int(M[Missing.PARENT]))).cast("int").alias("miss"),
+        F.when(found, F.col("plim")).cast("int").alias("lim"),
+        F.when(found, F.col("pdo")).alias("delete_on"),
+        ((F.col("st") == int(S[RetentionState.RESTRICTED])) & ~F.col("flagged")).alias("o"),
+        F.when(found, F.col("ref")).alias("ref"),  # the parent record it belongs to, for holds that keep it
+    )
+
+
+def _states(scope: Scope, frame: DataFrame, as_of: dt.date, parent: DataFrame | None = None) -> DataFrame:
+    """k, st, dec, miss, lim, delete_on and o (restricted and not flagged by the system).
+
+    Built in stages, each naming its columns, so that no expression is copied into every later one that reads
+    it (a jurisdiction's CASE over hundreds of country codes would otherwise be repeated dozens of times)."""
+    if scope.follows is not None:
+        return _follow_states(scope, frame, parent)
+    _checked(scope, frame)
+    held, flagged = _held_and_flagged(scope, frame)
     facts = frame.select(
         col(scope.key_field).alias("k"),
         *(_day(frame, name, f, scope).alias(f"day_{f.value}") for f, name in scope.facts.items() if f in DATE_FACTS),
         (jurisdiction(col(scope.facts[Fact.JURISDICTION])) if Fact.JURISDICTION in scope.facts else F.lit(None))
         .cast("string").alias("place"),
         held.alias("held"),
-        (_flag(frame, flag) if flag is not None else F.lit(True)).alias("flagged"),
+        flagged.alias("flagged"),
     )  # fmt: skip
     place = F.col("place") if Fact.JURISDICTION in scope.facts else None
     n = len(scope.rules)
@@ -244,27 +293,94 @@ def _states(scope: Scope, frame: DataFrame, as_of: dt.date) -> DataFrame:
     )
 
 
-def states(scope: Scope, frame: DataFrame, as_of: dt.date) -> DataFrame:
-    """Every record's state (k, st, dec, miss, lim, delete_on) with the local engine's codes, lazily."""
-    return _states(scope, frame, as_of).drop("o")
+def states(scope: Scope, frame: DataFrame, as_of: dt.date, parent: DataFrame | None = None) -> DataFrame:
+    """Every record's state (k, st, dec, miss, lim, delete_on) with the local engine's codes, lazily. A scope that
+    follows a parent needs the parent's `states`."""
+    return _states(scope, frame, as_of, parent).drop("o", "ref")
 
 
-def evaluate(scope: Scope, frame: DataFrame, as_of: dt.date, examples: int = 3) -> ScopeResult:
+def evaluate(scope: Scope, frame: DataFrame, as_of: dt.date, examples: int = 3,
+             parent: DataFrame | None = None) -> ScopeResult:  # fmt: skip
     """Counts per state, deciding rule, missing fact and limitation entry, with the smallest keys as examples."""
+    return _tally(scope, _states(scope, frame, as_of, parent), examples)
+
+
+def _tally(scope: Scope, judged: DataFrame, examples: int) -> ScopeResult:
     if examples < 1:
         raise ValueError(f"examples must be at least 1, not {examples}")
-    grouped = _states(scope, frame, as_of).groupBy("st", "dec", "miss", "lim")
+    grouped = judged.groupBy("st", "dec", "miss", "lim")
     rows = grouped.agg(F.count(F.lit(1)).alias("n"), F.count_if("o").alias("open"),
                        F.min_by("k", "k", examples).alias("keys")).collect()  # fmt: skip
     tallies, to_restrict = [], 0
     for row in rows:
         missing = MISSING[row["miss"]] if row["miss"] is not None else None
         keys = tuple(sorted(row["keys"]))
-        tallies.append(Tally(STATES[row["st"]], scope.rules[row["dec"]].key, row["n"], keys, missing, row["lim"]))
+        tallies.append(Tally(STATES[row["st"]], scope.deciders[row["dec"]].key, row["n"], keys, missing, row["lim"]))
         to_restrict += row["open"]
     return ScopeResult(scope.collection, sorted_tallies(tallies), to_restrict)
 
 
+def _kept(judged: DataFrame, held: list[DataFrame]) -> DataFrame:
+    """A parent's states once its followers are judged: due records a held follower record belongs to are held."""
+    refs = held[0]
+    for more in held[1:]:
+        refs = refs.union(more)
+    guard = refs.distinct().withColumnRenamed("ref", "guard")
+    due = F.col("st").isin(int(S[RetentionState.DUE_DELETE]), int(S[RetentionState.DUE_ANONYMISE]))
+    state = F.when(F.col("guard").isNotNull() & due, F.lit(int(S[RetentionState.HELD]))).otherwise(F.col("st"))
+    joined = judged.join(guard, judged["k"] == guard["guard"], "left")
+    return joined.withColumn("st", state.cast("int")).drop("guard")
+
+
 def sweep(plan: RetentionPlan, tables: Mapping[str, DataFrame], examples: int = 3) -> RetentionReport:
-    """The report of a plan over collections already opened as DataFrames; absent collections are reported."""
-    return report_over(plan, tables, evaluate, examples)
+    """The report of a plan over collections already opened as DataFrames; absent collections are reported.
+
+    Parents come before the collections following them, and their states are persisted (computed once). A
+    parent's tally waits until every follower is judged: a due record that a held follower record belongs to is
+    held."""
+    order = plan.evaluation_order
+    by_key = {s.collection: s for s in order}
+    left = followed(order)
+    waiting: dict[str, DataFrame] = {}  # followed collections' states, until their followers are judged
+    held: dict[str, list[DataFrame]] = {}  # parent -> references of held follower records
+    persisted: list[DataFrame] = []
+    results: dict[str, ScopeResult] = {}
+
+    def finish(scope: Scope, judged: DataFrame) -> None:
+        results[scope.collection] = _tally(scope, judged, examples)
+        if scope.follows is not None:
+            refs = judged.filter((F.col("st") == int(S[RetentionState.HELD])) & F.col("ref").isNotNull())
+            release(scope.follows.parent, refs.select("ref"))
+
+    def release(parent: str, refs: DataFrame | None) -> None:
+        if parent in waiting and refs is not None:
+            held.setdefault(parent, []).append(refs)
+        left[parent] -= 1
+        if not left[parent] and parent in waiting:
+            judged, guards = waiting.pop(parent), held.pop(parent, [])
+            finish(by_key[parent], _kept(judged, guards) if guards else judged)
+
+    try:
+        for scope in order:
+            key, parent = scope.collection, scope.follows.parent if scope.follows is not None else None
+            try:
+                if parent is not None and parent not in waiting:
+                    why = results[parent].error if parent in results else None
+                    raise RetentionEngineError(unevaluated(parent, why))
+                if key not in tables:
+                    raise ConnectorError("not read")
+                judged = _states(scope, tables[key], plan.as_of, waiting.get(parent) if parent is not None else None)
+            except (ConnectorError, RetentionEngineError) as exc:
+                results[key] = ScopeResult(key, error=str(exc))
+                if parent is not None:
+                    release(parent, None)
+                continue
+            if key in left:  # followed: its tally once its followers are judged
+                waiting[key] = judged.persist()
+                persisted.append(waiting[key])
+            else:
+                finish(scope, judged)
+    finally:
+        for frame in persisted:
+            frame.unpersist()
+    return RetentionReport(plan, tuple(results[s.collection] for s in plan.scopes))

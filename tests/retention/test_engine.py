@@ -91,22 +91,26 @@ def table(data: list[dict[str, Any]]) -> pa.Table:
                      **{c: pa.array([r[c] for r in keyed], t) for c, t in TYPES.items()}})  # fmt: skip
 
 
+def engine_row(key: Any, ev: Any, rule_keys: list[str]) -> dict[str, Any]:
+    """What `engine.states` should hold for a record the pure evaluator judged `ev`."""
+    dated = ev.missing is None and ev.delete_on is not None
+    return {
+        "k": key,
+        "st": list(RetentionState).index(ev.state),
+        "dec": rule_keys.index(ev.rule.key),
+        "miss": None if ev.missing is None else list(Missing).index(ev.missing),
+        "lim": ev.limitation.index if dated and ev.limitation is not None else None,
+        "delete_on": ev.delete_on if dated else None,
+    }
+
+
 def check_agrees(sc: Scope, data: list[dict[str, Any]], as_of: dt.date) -> None:
     keyed = [{"id": i, **row} for i, row in enumerate(data)]
     expected, evaluations = evaluate_rows(sc, as_of, keyed)
     got = engine.states(sc, table(data), as_of).to_pylist()
     keys = [r.key for r in sc.rules]
     for (key, ev), row in zip(evaluations, got, strict=True):
-        dated = ev.missing is None and ev.delete_on is not None
-        want = {
-            "k": key,
-            "st": list(RetentionState).index(ev.state),
-            "dec": keys.index(ev.rule.key),
-            "miss": None if ev.missing is None else list(Missing).index(ev.missing),
-            "lim": ev.limitation.index if dated and ev.limitation is not None else None,
-            "delete_on": ev.delete_on if dated else None,
-        }
-        assert row == want, (keyed[key], ev)
+        assert row == engine_row(key, ev, keys), (keyed[key], ev)
     assert engine.evaluate_table(sc, table(data), as_of) == expected
     # One evaluation for the report and the picking; what is picked comes sorted by state, rule, entry and key,
     # whether the keys come in order (a linear sort) or not (the general one).
@@ -326,15 +330,7 @@ def test_followers_in_the_engine_equal_the_pure_evaluation(plan: RetentionPlan, 
     got = engine.states(grand, tables[grand.collection], as_of, parent=up).to_pylist()
     keys = [r.key for r in grand.deciders]
     for (key, ev), row in zip(evaluations[grand.collection], got, strict=True):
-        dated = ev.missing is None and ev.delete_on is not None
-        assert row == {
-            "k": key,
-            "st": list(RetentionState).index(ev.state),
-            "dec": keys.index(ev.rule.key),
-            "miss": None if ev.missing is None else list(Missing).index(ev.missing),
-            "lim": ev.limitation.index if dated and ev.limitation is not None else None,
-            "delete_on": ev.delete_on if dated else None,
-        }, (keyed[grand.collection][key], ev)
+        assert row == engine_row(key, ev, keys), (keyed[grand.collection][key], ev)
     for sc in plan.scopes:  # what apply carries out: due records, and restricted ones not flagged yet
         wanted = {RetentionState.DUE_DELETE, RetentionState.DUE_ANONYMISE}
         assert dues[sc.collection].count == sum(

@@ -1,11 +1,12 @@
 """The consent write's fast path: the API's busiest call, answered without FastAPI's routing and parameter handling.
 
 A company's sites and apps record consent on every banner click and settings change, so `POST
-/api/v1/consent/events` is the call privet serves most. Routing, dependency solving and body handling in FastAPI
-cost more CPU than the write itself (about 0.18 ms of 0.3 ms of the event loop's time per call, measured with
-bench/server.py). This ASGI layer answers the common case directly: a system's API key the server has seen lately,
-allowed to write consent, and a body that validates. It shares the route's own functions (`ChoiceIn`, `_choice`,
-`_record`), so the event recorded and the answer are the same. Everything else goes on to the route unchanged:
+/api/v1/consent/events` is the call privet serves most. FastAPI's routing, dependency solving and body handling
+took most of the event loop's time for it: 0.18 ms of 0.29 ms per call, measured in process (0.11 ms with this
+layer, against 0.10 ms for the trivial endpoint). This ASGI layer answers the common case directly: a system's API
+key the server has seen lately, allowed to write consent, and a body that validates. It shares the route's own
+code (`ChoiceIn`, `record_one`, the exception handlers' mapping), so the event recorded and the answer are the
+same. Everything else goes on to the route unchanged:
 other paths, no key or a key not in the cache, a cookie session (which needs the CSRF check), a body that does
 not validate (the route answers 422 with its problem details). The security headers and the body limit wrap this
 layer like every other request.

@@ -294,6 +294,14 @@ def test_followers_equal_the_local_engine(spark: Any, as_of: dt.date) -> None:
         "it follows db.children, which could not be evaluated (it follows db.records, which could not be "
         "evaluated (not read))"
     )
+    # References written as text naming the parent's integer keys: compared as text, as the local engine does.
+    texts = tables[child.collection].set_column(1, "parent_id", tables[child.collection].column("parent_id").cast(
+        pa.string()))  # fmt: skip
+    mixed = {parent.collection: tables[parent.collection], child.collection: texts}
+    two = RetentionPlan(as_of, (child, parent), (), ())
+    local = local_retention.sweep(two, mixed)
+    assert local.result(child.collection) == local_retention.sweep(two, tables).result(child.collection)
+    assert engine.sweep(two, {k: spark.createDataFrame(t) for k, t in mixed.items()}) == local
 
 
 # -- erasure ---------------------------------------------------------------------------------------------------

@@ -356,6 +356,9 @@ def test_a_follower_reads_parent_keys_of_another_kind_and_an_empty_parent() -> N
         (RetentionState.ACTIVE, None, (11,)),
         (RetentionState.UNDECIDABLE, Missing.PARENT, (12, 13)),
     }
+    # The reference path compares them as text too.
+    pure, _ = evaluate_plan(plan, {parent.collection: parents.to_pylist(), child.collection: kids.to_pylist()})
+    assert pure.result(child.collection) == result
     empty = pa.table({"id": pa.array([], pa.null()), "closed": pa.array([], pa.null())})  # an empty SQL table
     report = engine.sweep(plan, {parent.collection: empty, child.collection: kids})
     result = report.result(child.collection)

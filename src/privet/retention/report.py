@@ -106,6 +106,12 @@ def unevaluated(parent: str, error: str | None) -> str:
     return f"it follows {parent}, which could not be evaluated ({error or 'not in this sweep'})"
 
 
+def reference(key: Any) -> str:
+    """A key as a reference names it: as text, so that a reference column of another type than the parent's key
+    (text naming integers, as lakes written by different jobs have) still finds its record, as the engines do."""
+    return str(key)
+
+
 def evaluate_rows(
     scope: Scope,
     as_of: dt.date,
@@ -131,12 +137,13 @@ def _evaluated(
     if follows is not None and parents is None:
         raise ValueError(f"{scope.collection} follows {follows.parent}: pass the parent's evaluations by key")
     claims = Fact.LEGAL_CLAIM in scope.facts and any(r.claims_extend for r in scope.rules)
+    by_ref = {reference(k): ev for k, ev in parents.items()} if parents is not None else {}
     out = []
     for row in rows:
         if follows is not None and parents is not None:
             ref = row.get(follows.field)
             claim = claims and truthy(row.get(scope.facts[Fact.LEGAL_CLAIM]))
-            ev = inherit(parents.get(ref) if ref is not None else None, scope.rules[0], due=scope.due,
+            ev = inherit(by_ref.get(reference(ref)) if ref is not None else None, scope.rules[0], due=scope.due,
                          holds=scope.holds_of(row), claim=claim)  # fmt: skip
         else:
             ev = evaluate(scope.rules, scope.record(row), as_of, due=scope.due, holds=scope.holds_of(row),
@@ -185,7 +192,8 @@ def evaluate_plan(
         if scope.follows is not None:
             index = first.get(scope.follows.parent, {})
             refs = [(row.get(scope.follows.field), ev) for _, ev, row in done if ev.state is RetentionState.HELD]
-            release(scope.follows.parent, [(index[r], ev.holds) for r, ev in refs if r is not None and r in index])
+            refs = [(reference(r), ev) for r, ev in refs if r is not None]
+            release(scope.follows.parent, [(index[r], ev.holds) for r, ev in refs if r in index])
 
     def release(parent: str, held: list[tuple[int, tuple[str, ...]]]) -> None:
         for i, holds in held:
@@ -213,7 +221,7 @@ def evaluate_plan(
         if key in left:
             first[key] = {}
             for i, (k, _, _) in enumerate(evaluations[key]):
-                first[key].setdefault(k, i)
+                first[key].setdefault(reference(k), i)
         else:
             finish(key)
     return RetentionReport(plan, tuple(results[s.collection] for s in plan.scopes)), finals

@@ -192,7 +192,12 @@ def _follow_states(scope: Scope, frame: DataFrame, parent: DataFrame | None) -> 
                          flagged.alias("flagged"))  # fmt: skip
     names = {"k": "pk", "st": "pst", "dec": "pdec", "miss": "pmiss", "lim": "plim", "delete_on": "pdo"}
     up = parent.select(*(F.col(a).alias(b) for a, b in names.items()))
-    joined = facts.join(up, facts["ref"] == up["pk"], "left")
+    # Keys of another type than the references (text naming integers) are compared as text, as the local engine
+    # and the reference path compare them.
+    kinds = (facts.schema["ref"].dataType, up.schema["pk"].dataType)
+    same = kinds[0] == kinds[1] or all(isinstance(k, T.IntegralType) for k in kinds)
+    on = facts["ref"] == up["pk"] if same else facts["ref"].cast("string") == up["pk"].cast("string")
+    joined = facts.join(up, on, "left")
     index = {r.key: i for i, r in enumerate(scope.deciders)}
     codes = F.array(*(F.lit(index[r.key]) for r in follows.rules))
     found = F.col("pk").isNotNull()

@@ -367,3 +367,26 @@ def test_a_follower_reads_parent_keys_of_another_kind_and_an_empty_parent() -> N
     ]
     with pytest.raises(ValueError, match="pass the parent's states"):
         engine.states(child, kids, dt.date(2024, 1, 1))
+
+
+def test_one_system_run_still_lets_a_held_follower_elsewhere_hold_its_parent() -> None:
+    parent = dataclasses.replace(scope(rule(limitation_periods=[{"period": "P1Y"}]),
+                                       facts={Fact.RELATIONSHIP_END: "closed"}), system="accounts")  # fmt: skip
+    held = (Hold("hold-c", HoldScope.COLLECTION, "db.children", "dispute", "legal", T0),)
+    child = Scope(collection="db.children", system="crm", key_field="id", rules=parent.rules, activities=(),
+                  facts={}, due=RetentionState.DUE_DELETE, holds=held,
+                  follows=Follows(parent.collection, "ref", parent.deciders))  # fmt: skip
+    whole = RetentionPlan(dt.date(2024, 1, 1), (child, parent), (), ())
+    accounts = whole.only("accounts")
+    assert [s.collection for s in accounts.scopes] == [parent.collection]
+    tables = {parent.collection: pa.table({"id": [1, 2], "closed": [dt.date(2000, 1, 1)] * 2}),
+              child.collection: pa.table({"id": [10], "ref": [1]})}  # fmt: skip
+    report = engine.sweep(accounts, tables)
+    assert [r.collection for r in report.results] == [parent.collection]  # the child is context: not shown
+    assert report.result(parent.collection) == engine.sweep(whole, tables).result(parent.collection)
+    assert {(t.state, t.examples) for t in report.results[0].tallies} == {
+        (RetentionState.HELD, (1,)),  # its held child keeps it
+        (RetentionState.DUE_DELETE, (2,)),
+    }
+    _, dues = engine.run(accounts, lambda s: tables[s.collection], pick=True)
+    assert list(dues) == [parent.collection] and dues[parent.collection].table.column("k").to_pylist() == [2]

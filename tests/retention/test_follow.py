@@ -94,13 +94,19 @@ def test_a_loop_of_followers_stops_and_the_plan_says_why() -> None:
     assert "it also references db.b, which it does not follow" in got[1].notes[0]
 
 
-def test_only_one_system_keeps_the_parents_it_follows_upstream() -> None:
-    g = graph({"users": {"id": {"pk": True}}, "orders": {"id": {"pk": True}, "user_id": {"to": "db.users.id"}}})
-    got, _ = resolve([scoped("orders"), dataclasses.replace(scoped("users", facts=CLOSED), system="accounts")], g)
-    plan = RetentionPlan(D(2025, 1, 1), tuple(got), (), ()).only("crm")
-    assert [s.collection for s in plan.scopes] == ["db.orders"]
-    assert [s.collection for s in plan.upstream] == ["db.users"]
-    assert [s.collection for s in plan.evaluation_order] == ["db.users", "db.orders"]
+def test_one_system_is_evaluated_with_its_context_in_other_systems() -> None:
+    g = graph({"users": {"id": {"pk": True}}, "orders": {"id": {"pk": True}, "user_id": {"to": "db.users.id"}},
+               "lines": {"id": {"pk": True}, "order_id": {"to": "db.orders.id"}}})  # fmt: skip
+    got, _ = resolve([scoped("orders"), dataclasses.replace(scoped("users", facts=CLOSED), system="accounts"),
+                      dataclasses.replace(scoped("lines"), system="shop")], g)  # fmt: skip
+    crm = RetentionPlan(D(2025, 1, 1), tuple(got), (), ()).only("crm")
+    assert [s.collection for s in crm.scopes] == ["db.orders"]
+    # users: the parent orders follow; lines: they follow orders, and a held line holds its order.
+    assert sorted(s.collection for s in crm.context) == ["db.lines", "db.users"]
+    assert [s.collection for s in crm.evaluation_order] == ["db.users", "db.orders", "db.lines"]
+    accounts = RetentionPlan(D(2025, 1, 1), tuple(got), (), ()).only("accounts")
+    assert [s.collection for s in accounts.scopes] == ["db.users"]
+    assert [s.collection for s in accounts.evaluation_order] == ["db.users", "db.orders", "db.lines"]
 
 
 PARENT_DUE = Evaluation(RetentionState.DUE_DELETE, RELATIONSHIP, D(2020, 1, 1), D(2023, 3, 1))

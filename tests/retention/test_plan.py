@@ -247,7 +247,7 @@ def test_the_reference_children_follow_their_parents_and_are_erased_first() -> N
     # One system: the parents its collections follow elsewhere are evaluated, neither shown nor changed.
     devices = plan.only("device_cloud")
     assert "devices_db.telemetry" in [s.collection for s in devices.scopes]
-    assert [s.collection for s in devices.upstream] == ["accounts_db.users"]  # design files follow users
+    assert [s.collection for s in devices.context] == ["accounts_db.users"]  # design files follow users
     order = [s.collection for s in devices.evaluation_order]
     assert order.index("accounts_db.users") < order.index("devices_db.design_files")
     assert order.index("devices_db.devices") < order.index("devices_db.telemetry")

@@ -127,32 +127,45 @@ class RetentionPlan:
     ungoverned: tuple[str, ...]  # collections holding personal data that no retention rule governs
     skipped: Mapping[str, str] = field(default_factory=dict)  # collection -> why it cannot be swept
     notes: tuple[str, ...] = ()
-    upstream: tuple[Scope, ...] = ()  # parents in other systems: evaluated for their followers, not shown or changed
+    # Collections of other systems that a one-system plan evaluates but neither shows nor changes: the parents its
+    # collections follow (their states), and the collections following its own (their held records hold a parent).
+    context: tuple[Scope, ...] = ()
 
     def scope(self, collection: str) -> Scope:
         return next(s for s in self.scopes if s.collection == collection)
 
     @property
     def evaluation_order(self) -> tuple[Scope, ...]:
-        """Every scope to evaluate (upstream ones too), each after the parent it follows."""
-        return tuple(evaluation_order([*reversed(self.scopes), *self.upstream]))
+        """Every scope to evaluate (the context too), each after the parent it follows."""
+        return tuple(evaluation_order([*reversed(self.scopes), *self.context]))
 
     def only(self, system: str | None) -> RetentionPlan:
-        """The plan for one system; the parents its collections follow in other systems become upstream."""
+        """The plan for one system, with its context in other systems: the parents its collections follow, and the
+        collections that follow its own (a held record of theirs holds the parent record it names)."""
         if system is None:
             return self
         scopes = tuple(s for s in self.scopes if s.system == system)
-        every = {s.collection: s for s in (*self.scopes, *self.upstream)}
+        every = {s.collection: s for s in (*self.scopes, *self.context)}
         kept = {s.collection for s in scopes}
-        upstream: dict[str, Scope] = {}
-        for s in scopes:
+        followers: dict[str, list[Scope]] = {}
+        for s in every.values():
+            if s.follows is not None:
+                followers.setdefault(s.follows.parent, []).append(s)
+        context: dict[str, Scope] = {}
+        below = list(scopes)
+        while below:
+            for child in followers.get(below.pop().collection, []):
+                if child.collection not in kept and child.collection not in context:
+                    context[child.collection] = child
+                    below.append(child)
+        for s in (*scopes, *list(context.values())):
             here = s
             while here.follows is not None and here.follows.parent in every:
                 here = every[here.follows.parent]
                 if here.collection not in kept:
-                    upstream.setdefault(here.collection, here)
+                    context.setdefault(here.collection, here)
         return RetentionPlan(self.as_of, scopes, self.holds, self.ungoverned, self.skipped, self.notes,
-                             tuple(upstream.values()))  # fmt: skip
+                             tuple(context.values()))  # fmt: skip
 
 
 def governing(manifest: Manifest, graph: DatasetGraph) -> dict[str, dict[str, list[str]]]:

@@ -183,7 +183,11 @@ def main() -> None:
         detect_all(m.text)
     engines: dict[str, tuple[Engine, int]] = {"privet": (privet_batch, 3), "privet single": (privet_single, 2)}
     if not args.skip_presidio:
-        presidio = presidio_engine()
+        try:
+            presidio = presidio_engine()
+        except ImportError as exc:
+            raise SystemExit(f"Presidio is not installed ({exc.name}): `.venv/bin/pip install presidio-analyzer` to "
+                             "compare with it, or pass --skip-presidio") from None  # fmt: skip
         for m in messages[:20]:
             presidio(m.text)
         engines["presidio"] = (lambda texts: [presidio(t) for t in texts], 1)

@@ -30,6 +30,7 @@ from privet.retention import (
     evaluate_rows,
 )
 from privet.retention.plan import RetentionPlan, Scope
+from privet.retention.report import report_lines
 from privet.retention.rules import DATE_FACTS, CompiledRule
 from tests.retention.rules import rule, scope
 
@@ -390,3 +391,10 @@ def test_one_system_run_still_lets_a_held_follower_elsewhere_hold_its_parent() -
     }
     _, dues = engine.run(accounts, lambda s: tables[s.collection], pick=True)
     assert list(dues) == [parent.collection] and dues[parent.collection].table.column("k").to_pylist() == [2]
+    # A follower elsewhere that cannot be read is named in the report, since its held records hold nothing now.
+    alone = engine.sweep(accounts, {parent.collection: tables[parent.collection]})
+    assert [(r.collection, r.error) for r in alone.context] == [(child.collection, "not read")]
+    assert alone.as_json()["context_errors"] == {child.collection: "not read"}
+    assert any("db.children (another system): not read" in line for line in report_lines(alone, "plan"))
+    pure, _ = evaluate_plan(accounts, {parent.collection: tables[parent.collection].to_pylist()})
+    assert pure == alone

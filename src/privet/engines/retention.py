@@ -38,7 +38,7 @@ from privet.manifest.period import Period
 from privet.retention.evaluate import jurisdiction_of
 from privet.retention.follow import followed
 from privet.retention.plan import RetentionPlan, Scope, action_sets_for
-from privet.retention.report import RetentionReport, ScopeResult, Tally, sorted_tallies, unevaluated
+from privet.retention.report import RetentionReport, ScopeResult, Tally, assembled, sorted_tallies, unevaluated
 from privet.retention.rules import DATE_FACTS, EVENT_FACTS, CompiledRule, Fact, Missing, RetentionState
 
 STATES = list(RetentionState)
@@ -747,4 +747,4 @@ def run(plan: RetentionPlan, read: Callable[[Scope], pa.Table], *, examples: int
             dues[key] = found
         if parent is not None:
             release(parent, held)
-    return RetentionReport(plan, tuple(results[s.collection] for s in plan.scopes)), dues
+    return assembled(plan, results), dues

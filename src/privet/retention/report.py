@@ -55,6 +55,9 @@ class ScopeResult:
 class RetentionReport:
     plan: RetentionPlan
     results: tuple[ScopeResult, ...]
+    # Collections of the plan's context (other systems) that could not be evaluated: a held record of theirs could
+    # not hold the parent record it names.
+    context: tuple[ScopeResult, ...] = ()
 
     def result(self, collection: str) -> ScopeResult | None:
         return next((r for r in self.results if r.collection == collection), None)
@@ -93,12 +96,20 @@ class RetentionReport:
             "totals": self.totals(),
             "rows": self.rows(),
             "errors": {r.collection: r.error for r in self.results if r.error},
+            "context_errors": {r.collection: r.error for r in self.context},
             "to_restrict": {r.collection: r.to_restrict for r in self.results if r.to_restrict},
             "holds": [str(h) for h in self.plan.holds],
             "ungoverned": list(self.plan.ungoverned),
             "skipped": dict(self.plan.skipped),
             "notes": list(self.plan.notes) + [n for s in self.plan.scopes for n in s.notes],
         }
+
+
+def assembled(plan: RetentionPlan, results: Mapping[str, ScopeResult]) -> RetentionReport:
+    """The report of the plan's collections, with those of its context that could not be evaluated."""
+    failed = [results[s.collection] for s in plan.context if s.collection in results]
+    context = tuple(r for r in failed if r.error)
+    return RetentionReport(plan, tuple(results[s.collection] for s in plan.scopes), context)
 
 
 def unevaluated(parent: str, error: str | None) -> str:
@@ -224,7 +235,7 @@ def evaluate_plan(
                 first[key].setdefault(reference(k), i)
         else:
             finish(key)
-    return RetentionReport(plan, tuple(results[s.collection] for s in plan.scopes)), finals
+    return assembled(plan, results), finals
 
 
 def report_lines(report: RetentionReport, header: str) -> list[str]:
@@ -255,6 +266,8 @@ def report_lines(report: RetentionReport, header: str) -> list[str]:
         elif r.to_restrict:
             lines.append(f"  {r.collection}: {r.to_restrict:,} restricted records are not flagged yet")
     lines += [f"  not swept: {key}: {why}" for key, why in report.plan.skipped.items()]
+    lines += [f"  not evaluated, so its held records hold nothing here: {r.collection} (another system): {r.error}"
+              for r in report.context]  # fmt: skip
     if report.plan.ungoverned:
         lines.append(f"  no retention rule governs: {', '.join(report.plan.ungoverned)}")
     lines += [f"  note: {note}" for note in [*report.plan.notes, *(n for s in report.plan.scopes for n in s.notes)]]

@@ -153,7 +153,10 @@ def _spark_report(plan: RetentionPlan, conns: Mapping[str, Connector],
     report = spark.sweep(plan, frames)
     results = tuple(ScopeResult(r.collection, error=errors[r.collection]) if r.collection in errors else r
                     for r in report.results)  # fmt: skip
-    return RetentionReport(plan, results)
+    context = {r.collection: r for r in report.context}
+    context |= {s.collection: ScopeResult(s.collection, error=errors[s.collection]) for s in plan.context
+                if s.collection in errors}  # fmt: skip
+    return RetentionReport(plan, results, tuple(context.values()))
 
 
 def apply(
@@ -191,6 +194,7 @@ def apply(
         summary = _carry_out(rt, found, conns, run_id, batch, progress)
     summary |= {"as_of": day.isoformat(), "run": run_id, "system": system, "totals": found.report.totals(),
                 "not_swept": {r.collection: r.error for r in found.report.results if r.error},
+                "context_not_evaluated": {r.collection: r.error for r in found.report.context},
                 "holds": [h.hold_id for h in found.plan.holds]}  # fmt: skip
     rt.audit.record(rt.now(), actor, "retention_applied", f"retention:{run_id}", summary)
     finished = not summary["failed"]

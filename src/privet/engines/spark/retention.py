@@ -25,7 +25,7 @@ from privet.fulfilment.ports import ConnectorError
 from privet.manifest.period import Period
 from privet.retention.follow import followed
 from privet.retention.plan import RetentionPlan, Scope
-from privet.retention.report import RetentionReport, ScopeResult, Tally, sorted_tallies, unevaluated
+from privet.retention.report import RetentionReport, ScopeResult, Tally, assembled, sorted_tallies, unevaluated
 from privet.retention.rules import DATE_FACTS, EVENT_FACTS, CompiledRule, Fact, Missing, RetentionState
 
 # The characters Python's str.strip() removes (str.isspace), trimmed by btrim as a set: no regular expression per row.
@@ -388,4 +388,4 @@ def sweep(plan: RetentionPlan, tables: Mapping[str, DataFrame], examples: int = 
     finally:
         for frame in persisted:
             frame.unpersist()
-    return RetentionReport(plan, tuple(results[s.collection] for s in plan.scopes))
+    return assembled(plan, results)

@@ -16,11 +16,11 @@ from typing import TYPE_CHECKING
 
 import pytest
 
+from privet.api.links import preference_token
 from privet.consent.events import Source
 from privet.consent.identifiers import Identifier
 from privet.consent.ledger import ChoiceInput
 from privet.requests.model import State
-from privet.web.links import preference_token
 from privet.workspace.runtime import Runtime, init_workspace, open_runtime
 from tests.web.browser import chromium, unavailable
 

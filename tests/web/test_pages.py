@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 
+from privet.api.links import preference_token, status_token, unsubscribe_token
 from privet.consent.events import Source
 from privet.consent.identifiers import Identifier
 from privet.consent.ledger import ChoiceInput
 from privet.fulfilment.executor import StepRecord, StepState
 from privet.requests.model import State
-from privet.web.links import preference_token, status_token, unsubscribe_token
 from privet.workspace.runtime import Runtime, init_workspace, open_runtime
 
 try:

@@ -18,9 +18,9 @@ from privet.api.auth import check_csrf as check_session_csrf
 from privet.api.auth import csrf_token as session_csrf_token
 from privet.api.deps import Services, client_ip, get_runtime, get_services
 from privet.api.errors import Unauthenticated
+from privet.api.links import derive_key
 from privet.api.roles import Scope
 from privet.consent.ledger import ChoiceInput, Recorded
-from privet.web.links import derive_key
 from privet.workspace.runtime import Runtime
 
 FORM_COOKIE = "privet_form"  # public pages only; staff forms carry the session's own CSRF token

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from privet.api.deps import client_ip
-from privet.api.links import LinkPurpose
+from privet.api.links import LinkPurpose, read_status_token
 from privet.api.routes.requests import package_file
 from privet.law.vocabulary import Right
 from privet.reports.notice import render_notice
@@ -20,7 +20,6 @@ from privet.requests.model import Request as DsRequest
 from privet.web import forms
 from privet.web.access import Form, csrf_ok, over_limit, runtime, services
 from privet.web.gpc import honour_gpc
-from privet.web.links import read_status_token
 from privet.web.pages import error_page, page, refused, too_many
 from privet.workspace.runtime import Runtime
 

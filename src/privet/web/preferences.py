@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.datastructures import FormData
 
+from privet.api.links import preference_token, read_preference_link, read_unsubscribe_link
 from privet.consent.events import Evidence, LedgerError, Source
 from privet.consent.identifiers import IdentifierKind, InvalidIdentifier, normalise
 from privet.consent.ledger import ChoiceInput
@@ -23,7 +24,6 @@ from privet.manifest.processing import ConsentDefault, ConsentKind
 from privet.requests.ports import OutboxItem
 from privet.web.access import Form, csrf_ok, over_limit, record, runtime
 from privet.web.gpc import honour_gpc
-from privet.web.links import preference_token, read_preference_link, read_unsubscribe_link
 from privet.web.pages import error_page, page, refused, too_many
 from privet.workspace.runtime import Runtime
 

@@ -121,7 +121,7 @@ class Runtime:
 
     def status_link(self, request_id: str) -> str:
         """The private link to a request's page in the privacy center; every message to the person carries it."""
-        from privet.web.links import status_token
+        from privet.api.links import status_token
 
         token = status_token(self.settings.secret_key, request_id)
         return f"{self.settings.public_url.rstrip('/')}/privacy/status/{token}"

@@ -15,7 +15,7 @@ from pydantic import Field, StringConstraints
 
 from privet.api.deps import Services, ServicesDep, client_ip, rate_limit
 from privet.api.errors import NotFound, RateLimited, problem_responses
-from privet.api.links import LinkInvalid, LinkPurpose
+from privet.api.links import LinkInvalid, LinkPurpose, read_status_token
 from privet.api.models import Input, Jurisdiction, Line, Output
 from privet.api.request_models import AppealIn, CodeResultOut, Details, Email, Language
 from privet.api.routes.requests import ZipFile, get_request, package_file, step
@@ -25,7 +25,6 @@ from privet.requests.lifecycle import IllegalTransition, allowed_events
 from privet.requests.model import CLOSED, Channel, Requester, State
 from privet.requests.model import Request as DsRequest
 from privet.requests.verification import CodeStatus
-from privet.web.links import read_status_token
 
 router = APIRouter(prefix="/api/v1/public", tags=["public"])
 

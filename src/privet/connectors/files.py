@@ -280,9 +280,10 @@ class FilesConnector:
             matches = self._matcher(keys)
 
             def holds(path: Path) -> bool:
-                if key_field not in pq.read_schema(path).names:
-                    return False
-                return bool(pc.any(matches(pq.read_table(path, columns=[key_field]).column(0))).as_py())
+                with pq.ParquetFile(path) as file:  # opened once: its schema, then the key column
+                    if key_field not in file.schema_arrow.names:
+                        return False
+                    return bool(pc.any(matches(file.read(columns=[key_field]).column(0))).as_py())
 
             with ThreadPoolExecutor(max_workers=max(1, min(len(files), os.cpu_count() or 1))) as pool:
                 return {f for f, held in zip(files, pool.map(holds, files), strict=True) if held}

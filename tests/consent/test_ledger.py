@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 
 import pytest
 
@@ -64,3 +65,16 @@ def test_an_identifier_alone_creates_or_finds_the_person(world: World) -> None:
 def test_bad_identifiers(text: str) -> None:
     with pytest.raises(InvalidIdentifier):
         Identifier.parse(text)
+
+
+def test_new_event_ids_are_uuid7_of_the_recording_instant_and_sort_in_recording_order(world: World) -> None:
+    ann = world.person()
+    ids = []
+    for minute in range(3):
+        now = NOW + dt.timedelta(minutes=minute, microseconds=minute * 1_001)
+        done = world.ledger.record([ChoiceInput("app_analytics", minute % 2 == 0, Source.API, subject_id=ann)], now)
+        parsed = uuid.UUID(done.events[0].event_id)
+        assert parsed.version == 7
+        assert parsed.int >> 80 == int(now.timestamp() * 1000)  # the first 48 bits: milliseconds since 1970
+        ids.append(done.events[0].event_id)
+    assert ids == sorted(ids) and len(set(ids)) == 3

@@ -88,3 +88,15 @@ def test_a_batch_in_one_transaction_keeps_the_projection_equal_to_the_ledger(sql
     owners = sql.subjects.find_many([Identifier.parse(f"user_id:u{n}") for n in range(5)])
     assert len(set(owners.values())) == 5
     assert sql.subjects.find(ANN) == "known"
+
+
+def test_bulk_lookup_follows_a_chain_of_merges_made_by_hand(sql: SqlStores) -> None:
+    """Merged by update, the identifiers stay with the subjects that were merged: the bulk lookup follows
+    merged_into to the end of the chain."""
+    for name in ("a", "b"):
+        person(sql, name)
+    person(sql, "c", ANN, CAT)
+    sql.subjects.update(Subject("c", T0, merged_into="b"))
+    sql.subjects.update(Subject("b", T0, merged_into="a"))
+    assert sql.subjects.find_many([ANN, CAT, BEN]) == {ANN: "a", CAT: "a"}
+    assert sql.subjects.find(ANN) == "a"

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from privet.consent.events import SIGNALS, ConsentEvent, Evidence, LedgerError, Signal, Source
+from privet.consent.events import SIGNALS, ConsentEvent, Evidence, LedgerError, Signal, Source, new_event_id
 from privet.consent.identifiers import Identifier
 from privet.consent.ports import AppendResult, ConsentStore, SubjectStore
 from privet.consent.resolution import Resolver
@@ -125,9 +124,9 @@ class ConsentLedger:
         return [(c, at, self._resolve(people, c.subject_id, c.identifier, given.now, c.jurisdiction))
                 for c, at in zip(given.choices, times, strict=True)]  # fmt: skip
 
-    def _event(self, choice: ChoiceInput, at: dt.datetime, subject_id: str) -> ConsentEvent:
+    def _event(self, choice: ChoiceInput, at: dt.datetime, subject_id: str, now: dt.datetime) -> ConsentEvent:
         return ConsentEvent(
-            event_id=choice.event_id or str(uuid.uuid4()),
+            event_id=choice.event_id or new_event_id(now),
             subject_id=subject_id,
             key=choice.key,
             granted=choice.granted,
@@ -146,7 +145,7 @@ class ConsentLedger:
         people = Resolver(self.subjects)
         plan = self._plan(people, ChoiceSet(tuple(choices), now))
         people.flush()
-        events = tuple(self._event(c, at, people.final(sid)) for c, at, sid in plan)
+        events = tuple(self._event(c, at, people.final(sid), now) for c, at, sid in plan)
         result = self.store.append(events, now)
         return Recorded(events[0].subject_id if events else "", result, events)
 
@@ -174,7 +173,7 @@ class ConsentLedger:
             if isinstance(plan, LedgerError):
                 outcomes.append(plan)
                 continue
-            mine = tuple(self._event(c, at, people.final(sid)) for c, at, sid in plan)
+            mine = tuple(self._event(c, at, people.final(sid), given.now) for c, at, sid in plan)
             events.extend(mine)
             outcomes.append(Recorded(mine[0].subject_id if mine else "", AppendResult(len(mine), 0), mine))
         if events:

@@ -33,13 +33,14 @@ class Database:
         self.engine = engine
         self.dialect: str = engine.dialect.name
         self.url: str = engine.url.render_as_string(hide_password=True)
-        self._writer = engine.execution_options(**{_WRITE: True})
+        # The engine whose transactions write (BEGIN IMMEDIATE on SQLite); made once, not per transaction.
+        self.writer = engine.execution_options(**{_WRITE: True})
 
     def write(self, work: Callable[[Connection], T]) -> T:
         """Run `work` in one write transaction; on a PostgreSQL deadlock or serialization failure, run it again."""
         for attempt in range(RETRIES):
             try:
-                with self._writer.begin() as conn:
+                with self.writer.begin() as conn:
                     return work(conn)
             except DBAPIError as exc:
                 if getattr(exc.orig, "sqlstate", None) not in TRANSIENT_SQLSTATES or attempt == RETRIES - 1:

@@ -84,19 +84,43 @@ def canonical_many(conn: Connection, subject_ids: Collection[str], *, lock: bool
     return found
 
 
+@functools.lru_cache(maxsize=16)
+def _owners_of(dialect: str) -> sa.Select[Any]:
+    where = (identifiers.c.kind == sa.bindparam("kind")) & _among(dialect, identifiers.c.value)
+    held = identifiers.c.subject_id == subjects.c.subject_id
+    query = sa.select(identifiers.c.value, subjects.c.subject_id, subjects.c.merged_into)
+    return query.join_from(identifiers, subjects, held).where(where)
+
+
 def owners(conn: Connection, wanted: Collection[Identifier]) -> dict[Identifier, str]:
-    """The (canonical) subject of each identifier privet knows; unknown ones are left out."""
-    return {i: subject.subject_id for i, subject in holders(conn, wanted).items()}
+    """The (canonical) subject of each identifier privet knows; unknown ones are left out. Only ids are read:
+    this is how every consent write finds its people."""
+    found: dict[tuple[str, str], str] = {}
+    merged: dict[tuple[str, str], str] = {}
+    query = _owners_of(conn.dialect.name)
+    for kind, values in _by_kind(wanted).items():
+        for row in _rows(conn, query, values, kind=kind):
+            found[(kind, row.value)] = row.subject_id
+            if row.merged_into:
+                merged[(kind, row.value)] = row.merged_into
+    if merged:
+        heads = canonical_many(conn, set(merged.values()))
+        found |= {key: heads[into] for key, into in merged.items()}
+    return {i: found[(i.kind.value, i.value)] for i in wanted if (i.kind.value, i.value) in found}
+
+
+def _by_kind(wanted: Collection[Identifier]) -> dict[str, list[str]]:
+    by_kind: dict[str, list[str]] = defaultdict(list)
+    for ident in wanted:
+        by_kind[ident.kind.value].append(ident.value)
+    return by_kind
 
 
 def holders(conn: Connection, wanted: Collection[Identifier]) -> dict[Identifier, Subject]:
     """The (canonical) subject of each identifier privet knows, read with it; unknown ones are left out."""
-    by_kind: dict[str, list[str]] = defaultdict(list)
-    for ident in wanted:
-        by_kind[ident.kind.value].append(ident.value)
     found: dict[tuple[str, str], Subject] = {}
     query = _holders_of(conn.dialect.name)
-    for kind, values in by_kind.items():
+    for kind, values in _by_kind(wanted).items():
         found.update({(kind, row.value): subject_of_row(row) for row in _rows(conn, query, values, kind=kind)})
     if merged := {s.subject_id for s in found.values() if s.merged_into}:
         heads = subjects_of(conn, merged)

@@ -17,7 +17,7 @@ from typing import TypeVar
 
 from sqlalchemy.engine import Connection, Engine
 
-from privet.store.database import _WRITE, Database
+from privet.store.database import Database
 
 T = TypeVar("T")
 
@@ -54,7 +54,7 @@ def unit_of_work(db: Database) -> Iterator[None]:
         yield
         return
     # A write transaction (BEGIN IMMEDIATE on SQLite) that the stores below join through the context variable.
-    with db.engine.execution_options(**{_WRITE: True}).begin() as conn, _entered(db, conn, True):
+    with db.writer.begin() as conn, _entered(db, conn, True):
         yield
 
 

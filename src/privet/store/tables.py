@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
@@ -16,11 +17,39 @@ def utc(value: dt.datetime) -> dt.datetime:
     return value.astimezone(dt.UTC)
 
 
+class _SqliteInstant(sa.types.UserDefinedType[dt.datetime]):
+    """SQLite's DATETIME as SQLAlchemy stores it (text, 'YYYY-MM-DD HH:MM:SS.ffffff', the same bytes), written and
+    read with the datetime module's own C routines instead of SQLAlchemy's formatting and regular expression: every
+    consent write stores two instants, and every read of the ledger parses them. A type of its own, not a DateTime:
+    SQLAlchemy would map a DateTime back to SQLite's DATETIME and its processors."""
+
+    cache_ok = True
+
+    def get_col_spec(self, **kw: Any) -> str:
+        return "DATETIME"
+
+    def bind_processor(self, dialect: Dialect) -> Callable[[dt.datetime | None], str | None]:
+        def process(value: dt.datetime | None) -> str | None:
+            return None if value is None else value.isoformat(" ", "microseconds")
+
+        return process
+
+    def result_processor(self, dialect: Dialect, coltype: object) -> Callable[[str | None], dt.datetime | None]:
+        def process(value: str | None) -> dt.datetime | None:
+            return None if value is None else dt.datetime.fromisoformat(value)
+
+        return process
+
+
 class UtcDateTime(sa.TypeDecorator[dt.datetime]):
     """A timezone-aware instant: stored in UTC (text on SQLite, timestamptz on PostgreSQL), read back in UTC."""
 
     impl = sa.DateTime(timezone=True)
     cache_ok = True
+
+    def load_dialect_impl(self, dialect: Dialect) -> sa.types.TypeEngine[Any]:
+        # Not through dialect.type_descriptor: that would map it back to SQLite's own DATETIME.
+        return _SqliteInstant() if dialect.name == "sqlite" else dialect.type_descriptor(self.impl)
 
     def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
         if value is None:

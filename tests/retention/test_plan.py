@@ -251,3 +251,16 @@ def test_the_reference_children_follow_their_parents_and_are_erased_first() -> N
     order = [s.collection for s in devices.evaluation_order]
     assert order.index("accounts_db.users") < order.index("devices_db.design_files")
     assert order.index("devices_db.devices") < order.index("devices_db.telemetry")
+
+
+def test_anonymising_empties_the_links_to_peoples_records() -> None:
+    """A measurement names its profile by an operational id, not personal data on its own; once anonymised it must
+    not name the profile any more. A ticket whose order reference takes no NULL cannot let go: it is deleted."""
+    live = {"support_db.tickets": {"order_id": Column("order_id", ColumnType.TEXT, nullable=False)}}
+    plan = plan_retention(anker(), FACTS, AS_OF, live=live, prefer=FinalAction.ANONYMISE)
+    measurements = plan.scope("health_db.measurements")
+    assert measurements.due is RetentionState.DUE_ANONYMISE and measurements.masks["profile_id"] == "null"
+    assert plan.scope("forum_db.posts").masks["member_id"] == "null"
+    tickets = plan.scope("support_db.tickets")
+    assert tickets.due is RetentionState.DUE_DELETE and tickets.masks == {}
+    assert any("order_id links each row to a record of orders_db.orders and takes no NULL" in n for n in tickets.notes)

@@ -246,7 +246,7 @@ def plan_retention(
         masks: dict[str, str] = {}
         notes: list[str] = []
         if due is RetentionState.DUE_ANONYMISE:
-            masks, notes = _masks(node, (live or {}).get(key, {}))
+            masks, notes = _masks(node, (live or {}).get(key, {}), _links_to_people(graph, node))
             if not masks:
                 due = RetentionState.DUE_DELETE
         scopes.append(
@@ -282,16 +282,43 @@ def _erase_order(graph: DatasetGraph) -> list[str]:
     return order + [k for k in graph.collections if k not in order]
 
 
-def _masks(node: CollectionNode, live: Mapping[str, Column]) -> tuple[dict[str, str], list[str]]:
-    """Strategy per top-level personal field; none (so the row is deleted) where the key itself is personal."""
+def _links_to_people(graph: DatasetGraph, node: CollectionNode) -> dict[str, str]:
+    """Top-level field -> collection, for each field of `node` that holds the key of another collection whose
+    records hold personal data, whichever end declares the reference: the link from a row to a person's record."""
+    found: dict[str, str] = {}
+    for link in graph.links:
+        ends = ((link.holder, link.holder_field, link.target, link.target_field),
+                (link.target, link.target_field, link.holder, link.holder_field))  # fmt: skip
+        for mine, field_path, other, other_field in ends:
+            if mine == node.key and other != node.key:
+                target = graph.node(other)
+                if other_field in target.primary_key and _personal(target):
+                    found.setdefault(field_path.split(".")[0], other)
+    return found
+
+
+def _masks(node: CollectionNode, live: Mapping[str, Column],
+           links: Mapping[str, str]) -> tuple[dict[str, str], list[str]]:  # fmt: skip
+    """Strategy per top-level personal field, and NULL for each link to a person's record (`links`): a row that
+    still names the record it belonged to is pseudonymous, not anonymous, and would keep a parent that is deleted
+    in the same run from going (a foreign key). None (so the row is deleted) where the key itself is personal or
+    is such a link, or where a link takes no NULL."""
     key = node.field(node.primary_key[0])
     if key is not None and key.personal:
         return {}, [f"{node.key}: its key {key.path} is personal data, so due rows are deleted, not anonymised"]
-    masks: dict[str, str] = {}
+    if node.primary_key[0] in links:
+        return {}, [f"{node.key}: its key {node.primary_key[0]} names a record of {links[node.primary_key[0]]}, "
+                    "so due rows are deleted, not anonymised"]  # fmt: skip
+    for name, other in links.items():
+        fld = node.field(name)
+        if fld is not None and not column_for(fld, live.get(name)).nullable:
+            return {}, [f"{node.key}.{name} links each row to a record of {other} and takes no NULL, so due rows "
+                        "are deleted, not anonymised"]  # fmt: skip
+    masks: dict[str, str] = dict.fromkeys(links, "null")
     notes: list[str] = []
     for name in dict.fromkeys(f.path.split(".")[0] for f in _personal(node)):
         fld = node.field(name)
-        if fld is None or fld.primary_key:
+        if fld is None or fld.primary_key or name in links:
             continue
         column = column_for(fld, live.get(name))
         try:

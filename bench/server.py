@@ -6,7 +6,8 @@ Starts `privet serve` (uvicorn, one worker, uvloop and httptools when installed)
 a fresh workspace of the reference manifest (SQLite by default), and drives it from this machine: with wrk when it
 is installed (Debian: apt-get install wrk), else with httpx in a thread pool. Each scenario runs for a fixed time with a
 fixed number of connections (httpx also stops after --max-requests). Prints requests/s, p50/p99 latency, the
-server's CPU time per request (Linux; steadier than requests/s on a busy machine), the ratio of consent writes to
+server's CPU time per request (Linux; steadier than requests/s on a busy machine) and how much of it the event
+loop's thread spent (the rest: the consent writer and the thread pool), the ratio of consent writes to
 the trivial endpoint, and stops the server. --runs repeats the scenarios against the same server.
 """
 
@@ -85,10 +86,15 @@ class Result:
     p99_ms: float
     errors: int
     cpu_s: float | None = None  # the server process's CPU time during the scenario
+    loop_cpu_s: float | None = None  # of which the main thread's: the event loop (the rest: writer, thread pool)
 
     @property
     def cpu_ms(self) -> float | None:
         return self.cpu_s * 1000 / self.requests if self.cpu_s is not None and self.requests else None
+
+    @property
+    def loop_cpu_ms(self) -> float | None:
+        return self.loop_cpu_s * 1000 / self.requests if self.loop_cpu_s is not None and self.requests else None
 
     @property
     def rps(self) -> float:
@@ -135,10 +141,12 @@ def workspace(postgres: str | None) -> Iterator[tuple[Path, dict[str, str], str]
                     conn.execute(sa.text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
 
 
-def cpu_seconds(pid: int) -> float | None:
-    """User and system CPU time of a process so far (Linux /proc), or None where that cannot be read."""
+def cpu_seconds(pid: int, thread: int | None = None) -> float | None:
+    """User and system CPU time of a process (or of one of its threads) so far (Linux /proc), or None where that
+    cannot be read."""
     try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        stat = Path(f"/proc/{pid}/stat" if thread is None else f"/proc/{pid}/task/{thread}/stat")
+        fields = stat.read_text().rpartition(")")[2].split()
     except OSError:
         return None
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
@@ -302,13 +310,15 @@ def main() -> None:
                     with_wrk(base, s, token, 1, args.connections, 1000 + run)
                 else:
                     with_httpx(base, s, token, 1, args.connections, 2_000)
-                before = cpu_seconds(pid)
+                before, loop_before = cpu_seconds(pid), cpu_seconds(pid, pid)
                 if client == "wrk":
                     result = with_wrk(base, s, token, args.seconds, args.connections, run)
                 else:
                     result = with_httpx(base, s, token, args.seconds, args.connections, args.max_requests)
-                after = cpu_seconds(pid)
+                after, loop_after = cpu_seconds(pid), cpu_seconds(pid, pid)
                 result.cpu_s = after - before if after is not None and before is not None else None
+                if loop_after is not None and loop_before is not None:
+                    result.loop_cpu_s = loop_after - loop_before
                 results[s.name] = result
             runs.append(results)
     print(f"privet serve, 1 worker, {database}; load: {client}, {args.connections} connections, "
@@ -318,12 +328,15 @@ def main() -> None:
         if len(runs) > 1:
             print(f"run {number}")
         print(f"{'scenario':<34} {'requests/s':>11} {'work/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} "
-              f"{'CPU ms/req':>10}")  # fmt: skip
+              f"{'CPU ms/req':>10} {'loop':>6} {'others':>6}")  # fmt: skip
         for s in SCENARIOS:
             r = results[s.name]
             cpu = f"{r.cpu_ms:.2f}" if r.cpu_ms is not None else "-"
+            loop = f"{r.loop_cpu_ms:.2f}" if r.loop_cpu_ms is not None else "-"
+            both = r.cpu_ms is not None and r.loop_cpu_ms is not None
+            others = f"{max(0.0, (r.cpu_ms or 0.0) - (r.loop_cpu_ms or 0.0)):.2f}" if both else "-"
             print(f"{s.name:<34} {r.rps:>11,.0f} {r.rps * s.per_request:>9,.0f} {r.p50_ms:>8.2f} {r.p99_ms:>8.2f} "
-                  f"{r.errors:>7} {cpu:>10}")  # fmt: skip
+                  f"{r.errors:>7} {cpu:>10} {loop:>6} {others:>6}")  # fmt: skip
         trivial = results[SCENARIOS[0].name].rps
         for s in SCENARIOS[2:]:
             print(f"ratio {s.name} / trivial: {results[s.name].rps / trivial:.2f} (target >= 0.5 on SQLite)")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from privet.consent.events import Source
@@ -100,3 +102,9 @@ def test_bulk_lookup_follows_a_chain_of_merges_made_by_hand(sql: SqlStores) -> N
     sql.subjects.update(Subject("b", T0, merged_into="a"))
     assert sql.subjects.find_many([ANN, CAT, BEN]) == {ANN: "a", CAT: "a"}
     assert sql.subjects.find(ANN) == "a"
+
+
+def test_create_many_keeps_every_field_of_a_subject(sql: SqlStores) -> None:
+    born = Subject("kid", T0, jurisdiction="us-ca", birth_date=dt.date(2012, 5, 17), known_minor=True)
+    assert sql.subjects.create_many([(born, CAT), (Subject("grown", T0), ANN)]) == {CAT: "kid", ANN: "grown"}
+    assert sql.subjects.get("kid") == born and sql.subjects.get("grown") == Subject("grown", T0)

@@ -145,6 +145,8 @@ def _element_type(column_type: sa.types.TypeEngine[Any]) -> sa.types.TypeEngine[
         return sa.DateTime(timezone=True)
     if isinstance(column_type, sa.Boolean):
         return sa.Boolean()
+    if isinstance(column_type, sa.Date):
+        return sa.Date()
     if isinstance(column_type, sa.Integer):
         return sa.BigInteger()
     return sa.Text()  # text, and JSON as its text

@@ -68,8 +68,7 @@ class SqlSubjects:
 
     @staticmethod
     def _create_many(conn: Connection, people: Sequence[tuple[Subject, Identifier]]) -> dict[Identifier, str]:
-        # A plain executemany: insert_rows' PostgreSQL arrays have no element type for the birth_date column.
-        conn.execute(sa.insert(subjects), [_subject_row(subject) for subject, _ in people])
+        insert_rows(conn, subjects, [_subject_row(subject) for subject, _ in people])
         claims = [{"kind": i.kind.value, "value": i.value, "subject_id": s.subject_id} for s, i in people]
         won = insert_rows(conn, identifiers, claims, conflict=("kind", "value"), returning=("kind", "value"))
         claimed = {(row.kind, row.value) for row in won}

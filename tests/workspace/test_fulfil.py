@@ -286,3 +286,62 @@ def test_a_legal_hold_on_the_person_stops_their_erasure(tmp_path: Path) -> None:
         rt.close()
     with sqlite3.connect(crm) as db:
         assert db.execute("SELECT email FROM customers WHERE id = 1").fetchone() == ("ann@example.test",)
+
+
+LINKED = {
+    "datasets": {"accounts": {"system": "accounts", "collections": {
+        "users": {"fields": {
+            "user_id": {"primary_key": True, "categories": ["user.unique_id"], "data_type": "string"},
+            "email": {"categories": ["user.contact.email"], "identity": "email", "data_type": "string"},
+        }},
+        "devices": {"fields": {  # masked; names its user by a field that is not personal data itself
+            "id": {"primary_key": True, "data_type": "integer"},
+            "user_id": {"categories": ["system.operations"], "data_type": "string",
+                        "references": [{"to": "accounts.users.user_id", "direction": "from"}]},
+            "nickname": {"categories": ["user.name"], "data_type": "string"},
+        }},
+        "tokens": {"fields": {  # the same, but its column takes no NULL
+            "id": {"primary_key": True, "data_type": "integer"},
+            "user_id": {"categories": ["system.operations"], "data_type": "string",
+                        "references": [{"to": "accounts.users.user_id", "direction": "from"}]},
+            "label": {"categories": ["user.name"], "data_type": "string"},
+        }},
+    }}},
+    "systems": {"accounts": {"kind": "service"}},
+}  # fmt: skip
+
+
+def test_erasure_unlinks_masked_rows_from_the_rows_it_deletes(tmp_path: Path) -> None:
+    """The person's user row is deleted (its key is personal); their device is masked and lets go of it, and their
+    token, whose link takes no NULL, is deleted. The database refuses orphans, as a foreign key would."""
+    accounts = tmp_path / "accounts.db"
+    with sqlite3.connect(accounts) as db:
+        db.execute("CREATE TABLE users (user_id TEXT PRIMARY KEY, email TEXT)")
+        db.execute("CREATE TABLE devices (id INTEGER PRIMARY KEY, user_id TEXT, nickname TEXT)")
+        db.execute("CREATE TABLE tokens (id INTEGER PRIMARY KEY, user_id TEXT NOT NULL, label TEXT)")
+        db.executemany("INSERT INTO users VALUES (?, ?)", [("u1", "ann@example.test"), ("u2", "bob@example.test")])
+        db.executemany("INSERT INTO devices VALUES (?, ?, ?)", [(1, "u1", "Ann's lamp"), (2, "u2", "Bob's lamp")])
+        db.executemany("INSERT INTO tokens VALUES (?, ?, ?)", [(1, "u1", "Ann's phone"), (2, "u2", "Bob's phone")])
+        db.execute("CREATE TRIGGER no_orphans BEFORE DELETE ON users WHEN EXISTS (SELECT 1 FROM devices WHERE "
+                   "user_id = old.user_id UNION ALL SELECT 1 FROM tokens WHERE user_id = old.user_id) "
+                   "BEGIN SELECT RAISE(ABORT, 'rows would be orphaned'); END")  # fmt: skip
+    manifest = tmp_path / "manifest"
+    manifest.mkdir()
+    for f in MINIMAL.iterdir():
+        data = yaml.safe_load(f.read_text())
+        data.pop("datasets", None)
+        (manifest / f.name).write_text(yaml.safe_dump(data))
+    (manifest / "company.yml").write_text(yaml.safe_dump(LINKED))
+    ws = tmp_path / "ws"
+    init_workspace(ws, manifest)
+    with (ws / "privet.toml").open("a") as f:
+        f.write(f'\n[systems.accounts]\nkind = "sql"\nurl = "sqlite:///{accounts}"\n')
+    rt = open_runtime(ws)
+    try:
+        assert fulfil_request(rt, started(rt, Right.DELETION)).state is State.FULFILLED
+    finally:
+        rt.close()
+    with sqlite3.connect(accounts) as db:
+        assert db.execute("SELECT user_id FROM users").fetchall() == [("u2",)]
+        assert db.execute("SELECT * FROM devices ORDER BY id").fetchall() == [(1, None, None), (2, "u2", "Bob's lamp")]
+        assert db.execute("SELECT * FROM tokens").fetchall() == [(2, "u2", "Bob's phone")]

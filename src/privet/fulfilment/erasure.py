@@ -152,20 +152,42 @@ def erasure_actions(
     graph = build_graph(manifest.datasets)
     problems = [f"rows were found in {c}, which the plan does not reach" for c in rows_found if c not in plan.order]
     keeps = [_hold(h) for h in holds] + _obligations(manifest, jurisdictions, on)
+    # Collections whose rows this erasure deletes: a row that is masked instead lets go of its link to them, so
+    # that it does not point at a deleted row (and a foreign key does not stop the delete).
+    deleted = {c for c in plan.order if rows_found.get(c) and _deletes_rows(graph.node(c), _kept(graph.node(c), keeps))}
     actions: list[Action] = []
     for collection in plan.order:
         rows = rows_found.get(collection, ())
         if rows:
             node = graph.node(collection)
-            actions += _collection_actions(node, rows, keeps, (columns or {}).get(collection, {}), problems)
+            links = {name: other for name, other in graph.key_links(collection).items() if other in deleted}
+            actions += _collection_actions(node, rows, keeps, (columns or {}).get(collection, {}), links, problems)
     if problems:
         raise ErasureError(problems)
     return actions
 
 
-def _collection_actions(
-    node: CollectionNode, rows: Sequence[Row], keeps: list[_Keep], live: Mapping[str, Column], problems: list[str]
-) -> list[Action]:
+def _kept(node: CollectionNode, keeps: list[_Keep]) -> dict[str, _Keep]:
+    """The personal fields of `node` an obligation or a hold keeps, each with the longest that covers it."""
+    kept: dict[str, _Keep] = {}
+    for fld in node.leaves:
+        covering = [k for k in keeps if fld.personal and k.covers(node, fld)]
+        if covering:  # the longest obligation decides; open-ended ones are longest
+            kept[fld.path] = max(covering, key=lambda k: k.until or dt.date.max)
+    return kept
+
+
+def _deletes_rows(node: CollectionNode, kept: Mapping[str, _Keep]) -> bool:
+    """Whether the person's rows of `node` are deleted rather than masked: nothing of them is kept, and the key is
+    personal itself (the key addresses the row, so it is never rewritten) or a field's masking deletes the row."""
+    personal = [f for f in node.leaves if f.personal]
+    maskable = [f for f in personal if f.path not in kept and not f.primary_key]
+    return not kept and (any(f.primary_key for f in personal) or any(_deletes_row(f) for f in maskable))
+
+
+def _collection_actions(node: CollectionNode, rows: Sequence[Row], keeps: list[_Keep], live: Mapping[str, Column],
+                        links: Mapping[str, str], problems: list[str]) -> list[Action]:  # fmt: skip
+    """`links`: the fields that name rows of collections this erasure deletes (field -> collection)."""
     if len(node.primary_key) != 1:
         problems.append(
             f"{node.key} has {'no' if not node.primary_key else 'more than one'} primary-key field, so its rows cannot"
@@ -173,16 +195,22 @@ def _collection_actions(
         )
         return []
     (key_field,) = node.primary_key
-    personal = [f for f in node.leaves if f.personal]
-    kept: dict[str, _Keep] = {}
-    for fld in personal:
-        covering = [k for k in keeps if k.covers(node, fld)]
-        if covering:  # the longest obligation decides; open-ended ones are longest
-            kept[fld.path] = max(covering, key=lambda k: k.until or dt.date.max)
-    # The key addresses the row, so it is never rewritten; where it is personal itself, only deleting helps.
-    maskable = [f for f in personal if f.path not in kept and not f.primary_key]
-    delete = not kept and (any(f.primary_key for f in personal) or any(_deletes_row(f) for f in maskable))
+    kept = _kept(node, keeps)
+    maskable = [f for f in node.leaves if f.personal and f.path not in kept and not f.primary_key]
+    delete = _deletes_rows(node, kept)
+    emptied: list[str] = []  # links set to NULL
+    for name in links if not delete else ():
+        fld = node.field(name)
+        if fld is None or any(path == name or path.startswith(f"{name}.") for path in kept):
+            continue  # a kept link stays with the rest of what is kept
+        if fld.primary_key or not column_for(fld, live.get(name)).nullable:
+            delete = not kept  # it cannot let go: the row goes, unless part of it must stay
+            break
+        emptied.append(name)
+    maskable = [f for f in maskable if f.path not in emptied]
     strategies = {} if delete else _strategies(node, maskable, live, bool(kept), problems)
+    if not delete:
+        strategies |= dict.fromkeys(emptied, "null")
 
     by_reason: dict[_Keep, list[str]] = {}
     for path, keep in kept.items():

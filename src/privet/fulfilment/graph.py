@@ -129,6 +129,18 @@ class DatasetGraph:
                 found[(*there, *here)] = found.get((*there, *here), False) or directed
         return tuple(Edge(*ends, directed=directed) for ends, directed in found.items())
 
+    def key_links(self, key: str) -> dict[str, str]:
+        """Top-level field -> collection, for each field of collection `key` that holds another collection's
+        primary key, whichever end declares the reference: what ties its rows to that collection's records."""
+        found: dict[str, str] = {}
+        for link in self.links:
+            ends = ((link.holder, link.holder_field, link.target, link.target_field),
+                    (link.target, link.target_field, link.holder, link.holder_field))  # fmt: skip
+            for mine, field_path, other, other_field in ends:
+                if mine == key and other != key and other_field in self.node(other).primary_key:
+                    found.setdefault(field_path.split(".")[0], other)
+        return found
+
     @cached_property
     def seeds(self) -> tuple[Seed, ...]:
         return tuple(

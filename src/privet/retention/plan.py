@@ -283,18 +283,8 @@ def _erase_order(graph: DatasetGraph) -> list[str]:
 
 
 def _links_to_people(graph: DatasetGraph, node: CollectionNode) -> dict[str, str]:
-    """Top-level field -> collection, for each field of `node` that holds the key of another collection whose
-    records hold personal data, whichever end declares the reference: the link from a row to a person's record."""
-    found: dict[str, str] = {}
-    for link in graph.links:
-        ends = ((link.holder, link.holder_field, link.target, link.target_field),
-                (link.target, link.target_field, link.holder, link.holder_field))  # fmt: skip
-        for mine, field_path, other, other_field in ends:
-            if mine == node.key and other != node.key:
-                target = graph.node(other)
-                if other_field in target.primary_key and _personal(target):
-                    found.setdefault(field_path.split(".")[0], other)
-    return found
+    """The fields of `node` that hold the key of a record with personal data: the link from a row to a person's."""
+    return {name: other for name, other in graph.key_links(node.key).items() if _personal(graph.node(other))}
 
 
 def _masks(node: CollectionNode, live: Mapping[str, Column],

@@ -131,3 +131,12 @@ def test_dangling_names_are_all_reported() -> None:
 def test_unknown_collection() -> None:
     with pytest.raises(GraphError, match=r"no collection 'x\.y'"):
         graph(shop()).node("x.y")
+
+
+def test_key_links_name_the_fields_that_hold_another_collections_key_whichever_end_declares_them() -> None:
+    g = graph(shop())
+    assert g.key_links("shop.orders") == {"user_id": "shop.users"}  # declared by the holder
+    assert g.key_links("shop.reviews") == {"author_id": "shop.users"}  # declared by the users' key
+    assert g.key_links("shop.users") == {}  # it is referenced, it holds no other key
+    assert g.key_links("shop.order_items") == {"order_id": "shop.orders"}
+    assert g.key_links("mail.subscribers") == {}  # it names users by an email inside them, not by their key

@@ -171,7 +171,7 @@ def test_erasure_shreds_the_key_audits_it_and_says_so(crm_company: tuple[Runtime
 
 
 def test_running_the_shred_again_writes_no_second_entry(crm_company: tuple[Runtime, Path, dict[str, str]]) -> None:
-    from privet.workspace.fulfil import shred_subject
+    from privet.workspace.erasure import shred_subject
 
     rt, _, _ = crm_company
     first = shred_subject(rt, "subj-ann", rt.now(), "staff:ida", "subject:subj-ann", {})

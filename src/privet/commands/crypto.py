@@ -111,7 +111,7 @@ def shred(
     as_json: JsonOption = False,
 ) -> None:
     """Destroy the person's data key: their encrypted fields become unreadable everywhere, backups included."""
-    from privet.workspace.fulfil import shred_subject
+    from privet.workspace.erasure import shred_subject
 
     if not yes:
         fail(f"shredding destroys {subject!r}'s data key for good, and with it every copy of their encrypted"

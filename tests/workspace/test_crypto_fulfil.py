@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-import yaml
 
 from privet.consent.identifiers import Identifier, IdentifierKind
 from privet.consent.ports import Subject
@@ -27,9 +26,8 @@ from privet.crypto import (
 from privet.law.vocabulary import Right
 from privet.requests.model import State
 from privet.workspace.fulfil import FulfilmentIncomplete, fulfil_request
-from privet.workspace.runtime import Runtime, init_workspace, open_runtime
-from tests.conftest import MINIMAL
-from tests.workspace.test_fulfil import started
+from privet.workspace.runtime import Runtime, open_runtime
+from tests.workspace.test_fulfil import started, workspace_for
 
 KEK_HEX = "5a" * 32
 KEK_VAR = "PRIVET_TEST_CRYPTO_KEK"
@@ -80,20 +78,10 @@ def company(tmp_path: Path, *, crypto: bool = True, invoices_kept: bool = False)
         db.executemany(
             "INSERT INTO customers VALUES (?, ?, ?)", [(1, "ann@example.test", None), (2, "bob@example.test", None)]
         )
-    manifest = tmp_path / "manifest"
-    manifest.mkdir()
-    for f in MINIMAL.iterdir():
-        data = yaml.safe_load(f.read_text())
-        data.pop("datasets", None)
-        (manifest / f.name).write_text(yaml.safe_dump(data))
-    company_yml = dict(DATASETS, activities=BOOKKEEPING) if invoices_kept else DATASETS
-    (manifest / "company.yml").write_text(yaml.safe_dump(company_yml))
-    ws = tmp_path / "ws"
-    init_workspace(ws, manifest)
-    with (ws / "privet.toml").open("a") as f:
-        f.write(f'\n[systems.crm]\nkind = "sql"\nurl = "sqlite:///{crm}"\n')
-        if crypto:
-            f.write(f'\n[crypto]\nactive_kek = "kek-1"\n[crypto.keks]\nkek-1 = "env:{KEK_VAR}"\n')
+    settings = f'[systems.crm]\nkind = "sql"\nurl = "sqlite:///{crm}"\n'
+    if crypto:
+        settings += f'\n[crypto]\nactive_kek = "kek-1"\n[crypto.keks]\nkek-1 = "env:{KEK_VAR}"\n'
+    ws = workspace_for(tmp_path, dict(DATASETS, activities=BOOKKEEPING) if invoices_kept else DATASETS, settings)
     return ws, crm
 
 

@@ -10,6 +10,7 @@ import sys
 import time
 import zipfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -81,18 +82,26 @@ def company(tmp_path: Path, crm_timeout: float = 30.0) -> tuple[Path, Path, Path
         db.execute("CREATE TABLE invoices (id INTEGER PRIMARY KEY, customer_id INTEGER, amount REAL, billing_name TEXT, privet_restricted BOOLEAN DEFAULT 0)")
         db.executemany("INSERT INTO orders (id, customer_id, address) VALUES (?, ?, ?)", [(10, 1, "1 Main St"), (11, 1, "2 Side St"), (12, 2, "3 Other Rd")])
         db.executemany("INSERT INTO invoices (id, customer_id, amount, billing_name) VALUES (?, ?, ?, ?)", [(100, 1, 9.5, "Ann"), (101, 2, 3.0, "Bob")])
+    ws = workspace_for(tmp_path, DATASETS, f'[systems.crm]\nkind = "sql"\nurl = "sqlite:///{crm}?timeout={crm_timeout}"\n\n'
+                       f'[systems.sales]\nkind = "sql"\nurl = "sqlite:///{sales}"\n')  # fmt: skip
+    return ws, crm, sales
+
+
+def workspace_for(tmp_path: Path, company: dict[str, Any], settings: str) -> Path:
+    """A workspace of the minimal manifest with `company`'s datasets (and more) instead of its own, and `settings`
+    (the systems) added to privet.toml."""
     manifest = tmp_path / "manifest"
     manifest.mkdir()
     for f in MINIMAL.iterdir():
         data = yaml.safe_load(f.read_text())
-        data.pop("datasets", None)  # this company's data lives in the two systems below
+        data.pop("datasets", None)  # this company's data lives in its own systems
         (manifest / f.name).write_text(yaml.safe_dump(data))
-    (manifest / "company.yml").write_text(yaml.safe_dump(DATASETS))
+    (manifest / "company.yml").write_text(yaml.safe_dump(company))
     ws = tmp_path / "ws"
     init_workspace(ws, manifest)
     with (ws / "privet.toml").open("a") as f:
-        f.write(f'\n[systems.crm]\nkind = "sql"\nurl = "sqlite:///{crm}?timeout={crm_timeout}"\n\n[systems.sales]\nkind = "sql"\nurl = "sqlite:///{sales}"\n')
-    return ws, crm, sales
+        f.write("\n" + settings)
+    return ws
 
 
 def started(rt: Runtime, kind: Right, email: str = "ann@example.test") -> str:
@@ -325,17 +334,7 @@ def test_erasure_unlinks_masked_rows_from_the_rows_it_deletes(tmp_path: Path) ->
         db.execute("CREATE TRIGGER no_orphans BEFORE DELETE ON users WHEN EXISTS (SELECT 1 FROM devices WHERE "
                    "user_id = old.user_id UNION ALL SELECT 1 FROM tokens WHERE user_id = old.user_id) "
                    "BEGIN SELECT RAISE(ABORT, 'rows would be orphaned'); END")  # fmt: skip
-    manifest = tmp_path / "manifest"
-    manifest.mkdir()
-    for f in MINIMAL.iterdir():
-        data = yaml.safe_load(f.read_text())
-        data.pop("datasets", None)
-        (manifest / f.name).write_text(yaml.safe_dump(data))
-    (manifest / "company.yml").write_text(yaml.safe_dump(LINKED))
-    ws = tmp_path / "ws"
-    init_workspace(ws, manifest)
-    with (ws / "privet.toml").open("a") as f:
-        f.write(f'\n[systems.accounts]\nkind = "sql"\nurl = "sqlite:///{accounts}"\n')
+    ws = workspace_for(tmp_path, LINKED, f'[systems.accounts]\nkind = "sql"\nurl = "sqlite:///{accounts}"\n')
     rt = open_runtime(ws)
     try:
         assert fulfil_request(rt, started(rt, Right.DELETION)).state is State.FULFILLED

@@ -245,6 +245,29 @@ def test_delete_row_override_deletes_unless_something_is_kept(make_manifest: Mak
     ]
 
 
+def test_rows_that_stay_let_go_of_the_rows_deleted_with_them(make_manifest: MakeManifest) -> None:
+    """Customers are deleted: the order (nothing personal) and the invoices (kept, restricted) that name them have
+    that link emptied, not hashed; a link that takes no NULL deletes its row instead, unless part of it must stay."""
+
+    def delete_customers(data: dict[str, Any]) -> None:
+        data["datasets"]["shop_db"]["collections"]["customers"]["fields"]["phone"]["masking"] = "delete_row"
+
+    m = manifest(make_manifest, delete_customers)
+    found = [(a.collection, a.kind, a.fields, a.strategy) for a in actions(m, jurisdictions=("eu",))
+             if a.kind is not ActionKind.RESTRICT and a.key in ("INV-1", 7, 1)]  # fmt: skip
+    assert found == [
+        ("shop_db.orders", ActionKind.MASK, ("customer_id",), "null"),
+        ("shop_db.invoices", ActionKind.MASK, ("amount", "customer_id"), "null"),  # not a keyed hash any more
+        ("shop_db.customers", ActionKind.DELETE, (), None),
+    ]
+    fixed = {"shop_db.orders": {"customer_id": Column("customer_id", ColumnType.INTEGER, nullable=False)},
+             "shop_db.invoices": {"customer_id": Column("customer_id", ColumnType.TEXT, nullable=False)}}  # fmt: skip
+    found = [(a.collection, a.kind, a.fields) for a in actions(m, jurisdictions=("eu",), columns=fixed)
+             if a.key in ("INV-1", 7)]  # fmt: skip
+    assert ("shop_db.orders", ActionKind.DELETE, ()) in found  # nothing of it must stay
+    assert all(kind is not ActionKind.DELETE for c, kind, _ in found if c == "shop_db.invoices")  # it must stay
+
+
 def test_the_live_schema_decides_and_problems_are_listed_before_anything_changes(make_manifest: MakeManifest) -> None:
     columns = {
         "shop_db.customers": {"email": Column("email", ColumnType.TEXT, nullable=False, max_length=6)},

@@ -105,6 +105,16 @@ class Seed:
     field: str
 
 
+@dataclass(frozen=True, slots=True)
+class Reference:
+    """A reference seen from one collection: its `field` and the `other` collection's field it names."""
+
+    field: str
+    other: str
+    other_field: str
+    declared_here: bool  # declared on this collection's field, not on the other's
+
+
 @dataclass(frozen=True)
 class DatasetGraph:
     collections: Mapping[str, CollectionNode]  # in manifest order
@@ -129,16 +139,26 @@ class DatasetGraph:
                 found[(*there, *here)] = found.get((*there, *here), False) or directed
         return tuple(Edge(*ends, directed=directed) for ends, directed in found.items())
 
+    def references_of(self, key: str) -> list[Reference]:
+        """Every reference between a field of collection `key` and another collection, from `key`'s side, in the
+        order the datasets declare them (a collection referencing itself is left out)."""
+        out: list[Reference] = []
+        for link in self.links:
+            if link.holder == link.target:
+                continue
+            if link.holder == key:
+                out.append(Reference(link.holder_field, link.target, link.target_field, declared_here=True))
+            elif link.target == key:
+                out.append(Reference(link.target_field, link.holder, link.holder_field, declared_here=False))
+        return out
+
     def key_links(self, key: str) -> dict[str, str]:
         """Top-level field -> collection, for each field of collection `key` that holds another collection's
         primary key, whichever end declares the reference: what ties its rows to that collection's records."""
         found: dict[str, str] = {}
-        for link in self.links:
-            ends = ((link.holder, link.holder_field, link.target, link.target_field),
-                    (link.target, link.target_field, link.holder, link.holder_field))  # fmt: skip
-            for mine, field_path, other, other_field in ends:
-                if mine == key and other != key and other_field in self.node(other).primary_key:
-                    found.setdefault(field_path.split(".")[0], other)
+        for ref in self.references_of(key):
+            if ref.other_field in self.node(ref.other).primary_key:
+                found.setdefault(ref.field.split(".")[0], ref.other)
         return found
 
     @cached_property

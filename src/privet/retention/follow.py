@@ -47,18 +47,12 @@ def decides(scope: Scope) -> bool:
 
 def candidates(graph: DatasetGraph, key: str, sole_key: Mapping[str, str]) -> list[tuple[str, str]]:
     """(parent, child field) for each reference by which `key` holds another collection's sole primary key, in the
-    order the datasets declare them. `sole_key` is each planned collection's key field."""
-    out: list[tuple[str, str]] = []
-    for link in graph.links:
-        if link.holder == link.target:
-            continue  # a collection referencing itself (replies to posts) has no other record to follow
-        holder_key = sole_key.get(link.holder) == link.holder_field
-        target_key = sole_key.get(link.target) == link.target_field
-        if link.holder == key and target_key:
-            out.append((link.target, link.holder_field))  # the child declares the reference
-        elif link.target == key and holder_key and not target_key:
-            out.append((link.holder, link.target_field))  # the parent declares it
-    return list(dict.fromkeys(out))
+    order the datasets declare them. `sole_key` is each planned collection's key field. A reference the parent
+    declares onto the child's own key is not followed (two collections sharing a key: which one is the parent?)."""
+    return list(dict.fromkeys(
+        (ref.other, ref.field) for ref in graph.references_of(key)
+        if sole_key.get(ref.other) == ref.other_field and (ref.declared_here or sole_key.get(key) != ref.field)
+    ))  # fmt: skip
 
 
 def resolve(scopes: Sequence[Scope], graph: DatasetGraph) -> tuple[list[Scope], list[str]]:

@@ -215,14 +215,17 @@ async def principal(request: Request, bearer: HTTPAuthorizationCredentials | Non
     return None
 
 
-async def caller(request: Request) -> Principal | None:
-    """The request's caller: an API key (Authorization: Bearer, or X-API-Key), else a session cookie, else None."""
-    token = None
+def api_key_of(request: Request) -> str | None:
+    """The API key a request sends: Authorization: Bearer, else X-API-Key; None when it sends neither."""
     scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() == "bearer" and credentials.strip():
-        token = credentials.strip()
-    return await principal(request, None, token or request.headers.get("x-api-key"),
-                           request.cookies.get(SESSION_COOKIE))  # fmt: skip
+        return credentials.strip()
+    return request.headers.get("x-api-key") or None
+
+
+async def caller(request: Request) -> Principal | None:
+    """The request's caller: an API key (Authorization: Bearer, or X-API-Key), else a session cookie, else None."""
+    return await principal(request, None, api_key_of(request), request.cookies.get(SESSION_COOKIE))
 
 
 async def check_csrf(request: Request, who: Principal) -> None:

@@ -18,7 +18,7 @@ from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from privet.api import errors
-from privet.api.auth import Principal, authenticator
+from privet.api.auth import Principal, api_key_of, authenticator
 from privet.api.roles import Scope as Permission
 from privet.api.routes import consent
 
@@ -53,9 +53,8 @@ class ConsentWriteFastPath:
 def _known_writer(request: Request) -> Principal | None:
     """The caller when it sends an API key already in the cache that may write consent; None otherwise (the route
     then authenticates it, loading the key or refusing it)."""
-    scheme, _, credentials = request.headers.get("authorization", "").partition(" ")
-    token = credentials.strip() if scheme.lower() == "bearer" else request.headers.get("x-api-key")
-    if not token:
+    token = api_key_of(request)
+    if token is None:
         return None
     found = authenticator(request).cached_key(token)
     return found if isinstance(found, Principal) and found.may(Permission.CONSENT_WRITE) else None

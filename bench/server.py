@@ -6,9 +6,10 @@ Starts `privet serve` (uvicorn, one worker, uvloop and httptools when installed)
 a fresh workspace of the reference manifest (SQLite by default), and drives it from this machine: with wrk when it
 is installed (Debian: apt-get install wrk), else with httpx in a thread pool. Each scenario runs for a fixed time with a
 fixed number of connections (httpx also stops after --max-requests). Prints requests/s, p50/p99 latency, the
-server's CPU time per request (Linux; steadier than requests/s on a busy machine) and how much of it the event
-loop's thread spent (the rest: the consent writer and the thread pool), the ratio of consent writes to
-the trivial endpoint, and stops the server. --runs repeats the scenarios against the same server.
+server's CPU time per request (Linux; steadier than requests/s on a busy machine) with its consent writer process,
+and how it splits: the event loop's thread, the server's other threads (the thread pool), the consent writer
+process. Then the ratio of consent writes to the trivial endpoint, and stops the server. --runs repeats the
+scenarios against the same server.
 """
 
 from __future__ import annotations
@@ -85,8 +86,9 @@ class Result:
     p50_ms: float
     p99_ms: float
     errors: int
-    cpu_s: float | None = None  # the server process's CPU time during the scenario
-    loop_cpu_s: float | None = None  # of which the main thread's: the event loop (the rest: writer, thread pool)
+    cpu_s: float | None = None  # the server process's CPU time during the scenario, with its child processes
+    loop_cpu_s: float | None = None  # of which the main thread's: the event loop
+    child_cpu_s: float | None = None  # of which the child processes': the consent writer
 
     @property
     def cpu_ms(self) -> float | None:
@@ -95,6 +97,10 @@ class Result:
     @property
     def loop_cpu_ms(self) -> float | None:
         return self.loop_cpu_s * 1000 / self.requests if self.loop_cpu_s is not None and self.requests else None
+
+    @property
+    def child_cpu_ms(self) -> float | None:
+        return self.child_cpu_s * 1000 / self.requests if self.child_cpu_s is not None and self.requests else None
 
     @property
     def rps(self) -> float:
@@ -139,6 +145,15 @@ def workspace(postgres: str | None) -> Iterator[tuple[Path, dict[str, str], str]
             if schema and postgres:
                 with sa.create_engine(postgres, poolclass=sa.NullPool).begin() as conn:
                     conn.execute(sa.text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+
+
+def children_cpu_seconds(pid: int) -> float | None:
+    """CPU time so far of the processes `pid` started and that still run (the consent writer)."""
+    try:
+        children = [int(c) for t in Path(f"/proc/{pid}/task").iterdir() for c in (t / "children").read_text().split()]
+    except OSError:
+        return None
+    return sum(cpu_seconds(c) or 0.0 for c in children)
 
 
 def cpu_seconds(pid: int, thread: int | None = None) -> float | None:
@@ -310,13 +325,15 @@ def main() -> None:
                     with_wrk(base, s, token, 1, args.connections, 1000 + run)
                 else:
                     with_httpx(base, s, token, 1, args.connections, 2_000)
-                before, loop_before = cpu_seconds(pid), cpu_seconds(pid, pid)
+                before, loop_before, child_before = cpu_seconds(pid), cpu_seconds(pid, pid), children_cpu_seconds(pid)
                 if client == "wrk":
                     result = with_wrk(base, s, token, args.seconds, args.connections, run)
                 else:
                     result = with_httpx(base, s, token, args.seconds, args.connections, args.max_requests)
-                after, loop_after = cpu_seconds(pid), cpu_seconds(pid, pid)
-                result.cpu_s = after - before if after is not None and before is not None else None
+                after, loop_after, child_after = cpu_seconds(pid), cpu_seconds(pid, pid), children_cpu_seconds(pid)
+                if after is not None and before is not None and child_after is not None and child_before is not None:
+                    result.child_cpu_s = child_after - child_before
+                    result.cpu_s = after - before + result.child_cpu_s
                 if loop_after is not None and loop_before is not None:
                     result.loop_cpu_s = loop_after - loop_before
                 results[s.name] = result
@@ -328,15 +345,17 @@ def main() -> None:
         if len(runs) > 1:
             print(f"run {number}")
         print(f"{'scenario':<34} {'requests/s':>11} {'work/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7} "
-              f"{'CPU ms/req':>10} {'loop':>6} {'others':>6}")  # fmt: skip
+              f"{'CPU ms/req':>10} {'loop':>6} {'threads':>7} {'writer':>6}")  # fmt: skip
         for s in SCENARIOS:
             r = results[s.name]
             cpu = f"{r.cpu_ms:.2f}" if r.cpu_ms is not None else "-"
             loop = f"{r.loop_cpu_ms:.2f}" if r.loop_cpu_ms is not None else "-"
-            both = r.cpu_ms is not None and r.loop_cpu_ms is not None
-            others = f"{max(0.0, (r.cpu_ms or 0.0) - (r.loop_cpu_ms or 0.0)):.2f}" if both else "-"
+            writer = f"{r.child_cpu_ms:.2f}" if r.child_cpu_ms is not None else "-"
+            known = r.cpu_ms is not None and r.loop_cpu_ms is not None and r.child_cpu_ms is not None
+            rest = (r.cpu_ms or 0.0) - (r.loop_cpu_ms or 0.0) - (r.child_cpu_ms or 0.0)
+            threads = f"{max(0.0, rest):.2f}" if known else "-"
             print(f"{s.name:<34} {r.rps:>11,.0f} {r.rps * s.per_request:>9,.0f} {r.p50_ms:>8.2f} {r.p99_ms:>8.2f} "
-                  f"{r.errors:>7} {cpu:>10} {loop:>6} {others:>6}")  # fmt: skip
+                  f"{r.errors:>7} {cpu:>10} {loop:>6} {threads:>7} {writer:>6}")  # fmt: skip
         trivial = results[SCENARIOS[0].name].rps
         for s in SCENARIOS[2:]:
             print(f"ratio {s.name} / trivial: {results[s.name].rps / trivial:.2f} (target >= 0.5 on SQLite)")

@@ -22,6 +22,7 @@ from privet.api.models import Ping
 from privet.api.people import People
 from privet.api.routes import banner, consent, decisions, documents, operations, public, requests, staff
 from privet.api.security import SecurityHeaders
+from privet.api.writer_process import WriterProcess
 from privet.store.staff import SqlStaff
 from privet.workspace.runtime import Runtime
 
@@ -76,9 +77,12 @@ def document_scopes(schema: dict[str, Any], routers: tuple[APIRouter, ...]) -> d
 
 
 def create_app(runtime: Runtime, *, web: bool = True, limits: Limits | None = None,
-               clock: Callable[[], float] | None = None, close_runtime: bool = False) -> FastAPI:  # fmt: skip
+               clock: Callable[[], float] | None = None, close_runtime: bool = False,
+               writer_process: bool = False) -> FastAPI:  # fmt: skip
     """The application for `runtime`. `limits` and `clock` (monotonic seconds) are for tests and busy sites;
-    `close_runtime` closes the runtime when the server stops (for a runtime the application owns)."""
+    `close_runtime` closes the runtime when the server stops (for a runtime the application owns);
+    `writer_process` records consent in a child process (api/writer_process.py), for a server process, whose
+    runtime was opened from its folder and whose database another process can open (not an in-memory one)."""
     settings = runtime.settings
     https = settings.public_url.startswith("https://")
     staff_store = SqlStaff(runtime.db)
@@ -87,12 +91,14 @@ def create_app(runtime: Runtime, *, web: bool = True, limits: Limits | None = No
     if clock is not None:
         auth.clock = clock
         limiter = Limiter(limits or Limits(), clock)
-    services = Services(runtime, auth, limiter, Links(settings.secret_key), ConsentWriter(runtime), People(runtime))
+    writer = ConsentWriter(runtime, process=WriterProcess(settings.root) if writer_process else None)
+    services = Services(runtime, auth, limiter, Links(settings.secret_key), writer, People(runtime))
     # Built now rather than on the first request: the notice hash takes a moment, and threads must not race to it.
     _ = runtime.ledger, runtime.request_service
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        services.writer.start()
         yield
         services.writer.close()
         if close_runtime:

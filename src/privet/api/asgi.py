@@ -17,7 +17,7 @@ from privet.workspace.runtime import open_runtime
 
 def application() -> FastAPI:
     root = Path(os.environ.get("PRIVET_WORKSPACE", ".")).resolve()
-    app = create_app(open_runtime(root), close_runtime=True)
+    app = create_app(open_runtime(root), close_runtime=True, writer_process=True)
     # What was built at start (manifest, compiled policy, SQL metadata) lives as long as the process: the cyclic
     # collector need not walk it again on every full collection while requests are served.
     gc.freeze()

@@ -8,6 +8,9 @@ savepoint. Every request is answered only after the transaction holding its even
 means the choice is on disk. The event loop never waits on the database: it queues the job and awaits a future
 that the writer resolves. Thread hand-offs are few: the jobs of one turn of the event loop reach the writer
 together (one wake-up of the writer), and the answers of a batch reach the loop together (one wake-up of the loop).
+
+A server process writes in a child process instead (`api/writer_process.py`, the same `write_sets`): the thread
+is for tests, embedding and in-memory databases.
 """
 
 from __future__ import annotations
@@ -21,11 +24,15 @@ import threading
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from privet.consent.ledger import ChoiceInput, ChoiceSet, ConsentLedger, Recorded
 from privet.store import SqlConsents, SqlSubjects, session
 from privet.store.database import Database
 from privet.workspace.runtime import Runtime
+
+if TYPE_CHECKING:
+    from privet.api.writer_process import WriterProcess
 
 log = logging.getLogger("privet.api.consent")
 
@@ -44,7 +51,9 @@ class Job:
 
 
 class ConsentWriter:
-    def __init__(self, runtime: Runtime, max_batch: int = MAX_BATCH) -> None:
+    """Group commit of the API's consent writes: in a thread of this process, or in `process` (a child)."""
+
+    def __init__(self, runtime: Runtime, max_batch: int = MAX_BATCH, process: WriterProcess | None = None) -> None:
         self._db: Database = runtime.db
         self.ledger = ConsentLedger(runtime.manifest, SqlSubjects(self._db), SqlConsents(self._db), runtime.notice_hash)
         self._max_batch = max_batch
@@ -53,8 +62,24 @@ class ConsentWriter:
         self._gathered: dict[asyncio.AbstractEventLoop, list[Job]] = {}
         self._thread: threading.Thread | None = None
         self._lock = threading.Lock()
-        self.batches = 0  # committed batches, for tests and benchmarks
-        self.jobs = 0
+        self._process = process
+        self._loop: asyncio.AbstractEventLoop | None = None  # the loop the child's answers arrive on
+        self._batches = 0  # committed batches, for tests and benchmarks
+        self._jobs = 0
+
+    @property
+    def batches(self) -> int:
+        return self._process.batches if self._process is not None else self._batches
+
+    @property
+    def jobs(self) -> int:
+        return self._process.jobs if self._process is not None else self._jobs
+
+    def start(self) -> None:
+        """On the server's event loop, before the first request: start the child writer (when there is one)."""
+        self._loop = asyncio.get_running_loop()
+        if self._process is not None:
+            self._process.start()
 
     async def record(self, choices: Sequence[ChoiceInput], now: dt.datetime) -> Recorded:
         """Record through the writer from the event loop; returns once the choices are committed."""
@@ -68,14 +93,24 @@ class ConsentWriter:
 
     def record_sync(self, choices: Sequence[ChoiceInput], now: dt.datetime) -> Recorded:
         """Record through the writer from a thread; returns once the choices are committed."""
+        if self._process is not None:  # the child's pipes belong to the server's event loop
+            if self._loop is None:
+                raise RuntimeError("ConsentWriter.start() was not called on the server's event loop")
+            return asyncio.run_coroutine_threadsafe(self.record(choices, now), self._loop).result(RESULT_TIMEOUT_S)
         answer: concurrent.futures.Future[Recorded] = concurrent.futures.Future()
         self._submit([Job(ChoiceSet(tuple(choices), now), answer)])
         return answer.result(RESULT_TIMEOUT_S)
 
     def _hand_over(self, loop: asyncio.AbstractEventLoop) -> None:
-        self._submit(self._gathered.pop(loop))
+        jobs = self._gathered.pop(loop)
+        if self._process is not None:
+            self._process.send(jobs)
+        else:
+            self._submit(jobs)
 
     def close(self) -> None:
+        if self._process is not None:
+            self._process.close()
         with self._lock:
             thread, self._thread = self._thread, None
         if thread is not None:
@@ -112,20 +147,23 @@ class ConsentWriter:
 
     def write(self, batch: Sequence[Job]) -> list[Answer]:
         """Record the batch and commit; the answer of each job, in order (an exception for a refused one)."""
-        sets = [job.choices for job in batch]
+        return self.write_sets([job.choices for job in batch])
+
+    def write_sets(self, sets: Sequence[ChoiceSet]) -> list[Answer]:
+        """Record the sets in one transaction and commit; the answer of each, in order."""
         try:
             with session.unit_of_work(self._db):
                 outcomes: list[Answer] = list(self.ledger.record_many(sets))
         except Exception as exc:  # nothing of the batch was kept; NotExact, a conflict, or a failed commit
-            log.debug("joint write of %d requests undone (%s); writing them one by one", len(batch), exc)
+            log.debug("joint write of %d requests undone (%s); writing them one by one", len(sets), exc)
             try:
                 with session.unit_of_work(self._db):
                     outcomes = self._one_by_one(sets)
             except Exception as failure:  # the commit itself failed: nothing of the batch was written
-                log.warning("a batch of %d consent writes failed: %s", len(batch), failure)
-                return [failure] * len(batch)
-        self.batches += 1
-        self.jobs += len(batch)
+                log.warning("a batch of %d consent writes failed: %s", len(sets), failure)
+                return [failure] * len(sets)
+        self._batches += 1
+        self._jobs += len(sets)
         return outcomes
 
     def _one_by_one(self, sets: Sequence[ChoiceSet]) -> list[Answer]:
@@ -149,14 +187,15 @@ def _answer(batch: Sequence[Job], outcomes: Sequence[Answer]) -> None:
             _settle(job.answer.set_result, job.answer.set_exception, outcome)
     for loop, answers in by_loop.items():
         try:
-            loop.call_soon_threadsafe(_settle_all, answers)
+            loop.call_soon_threadsafe(settle_all, answers)
         except RuntimeError:  # the loop has closed: nobody is waiting any more
             log.debug("%d consent answers for a closed event loop", len(answers))
 
 
-def _settle_all(answers: list[tuple[asyncio.Future[Recorded], Answer]]) -> None:
+def settle_all(answers: Sequence[tuple[asyncio.Future[Recorded], Answer]]) -> None:
+    """On the futures' event loop: each answer to its future (a request whose client went away was cancelled)."""
     for future, outcome in answers:
-        if not future.done():  # a request whose client went away was cancelled
+        if not future.done():
             _settle(future.set_result, future.set_exception, outcome)
 
 

@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse
 
+from privet.api.writer_process import WriterUnavailable
 from privet.audit import AuditError
 from privet.consent.events import EventConflict, LedgerError
 from privet.consent.gpp import GppError
@@ -105,6 +106,7 @@ class Mapped:
 # Most specific first is not needed: lookup walks each exception's MRO and takes the nearest listed class.
 PROBLEMS: dict[type[BaseException], Mapped] = {
     EventConflict: Mapped(409, "event_conflict", "Event id reused with other facts"),
+    WriterUnavailable: Mapped(503, "consent_writer_unavailable", "Consent writer unavailable; send again"),
     LedgerError: Mapped(422, "consent_invalid", "Consent choice not accepted"),
     InvalidIdentifier: Mapped(422, "invalid_identifier", "Invalid identifier"),
     GppError: Mapped(422, "gpp_invalid", "Invalid GPP string"),

@@ -67,7 +67,9 @@ def server(rt: Runtime) -> Iterator[str]:
     except ImportError as exc:
         unavailable(f"uvicorn or privet.api.create_app is missing ({exc})")
     port = free_port()
-    config = uvicorn.Config(create_app(rt), host="127.0.0.1", port=port, log_level="warning", lifespan="on")
+    # As privet serve runs it: consent is written by the server's child process.
+    app = create_app(rt, writer_process=True)
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on")
     running = uvicorn.Server(config)
     thread = threading.Thread(target=running.run, daemon=True)
     thread.start()

@@ -98,7 +98,7 @@ def create_app(runtime: Runtime, *, web: bool = True, limits: Limits | None = No
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        services.writer.start()
+        await services.writer.start()
         yield
         services.writer.close()
         if close_runtime:

@@ -75,11 +75,12 @@ class ConsentWriter:
     def jobs(self) -> int:
         return self._process.jobs if self._process is not None else self._jobs
 
-    def start(self) -> None:
-        """On the server's event loop, before the first request: start the child writer (when there is one)."""
+    async def start(self) -> None:
+        """On the server's event loop, before the first request: start the child writer (when there is one) and
+        wait until it is ready, so that the first requests do not wait for it to open the workspace."""
         self._loop = asyncio.get_running_loop()
-        if self._process is not None:
-            self._process.start()
+        if self._process is not None and not await self._process.ready():
+            log.warning("the consent writer process did not start; consent writes fail until one does")
 
     async def record(self, choices: Sequence[ChoiceInput], now: dt.datetime) -> Recorded:
         """Record through the writer from the event loop; returns once the choices are committed."""

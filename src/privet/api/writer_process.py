@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import os
 import pickle
@@ -45,6 +46,8 @@ log = logging.getLogger("privet.api.consent")
 HEADER = struct.Struct("<I")  # the length of the pickled payload that follows
 READ_SIZE = 1 << 16
 STOP_TIMEOUT_S = 30.0
+START_TIMEOUT_S = 120.0
+READY = "ready"  # the child's first frame, once it has opened the workspace
 CHILD = "from privet.api.writer_process import child_main; child_main()"  # not -m: privet.api imports this module
 UNAVAILABLE = ("the consent writer stopped while recording; send the choices again (with an event_id, a choice "
                "already recorded is not recorded twice)")  # fmt: skip
@@ -90,9 +93,19 @@ class WriterProcess:
         self.jobs = 0
 
     def start(self) -> None:
-        """Start the child now rather than with the first write (it takes a moment to open the workspace)."""
+        """Start a child unless one is running. Writes sent before it is ready wait in the pipe."""
         if self._child is None or self._child.dead:
             self._child = _Child(self._root, asyncio.get_running_loop(), self)
+
+    async def ready(self, timeout: float = START_TIMEOUT_S) -> bool:
+        """Start the child and wait until it has opened the workspace; False when it could not (it logs why)."""
+        self.start()
+        assert self._child is not None
+        try:
+            return await asyncio.wait_for(asyncio.shield(self._child.ready), timeout)
+        except TimeoutError:
+            log.warning("the consent writer process was not ready within %.0f s", timeout)
+            return False
 
     def send(self, batch: list[Job]) -> None:
         """Hand `batch` to the child, starting one if none is running. Its jobs are answered when the child has
@@ -146,6 +159,7 @@ class _Child:
         self._held: deque[list[Job]] = deque()  # sent, not yet answered, in order
         self._unsent = bytearray()  # what the pipe did not take yet
         self._frames = Frames()
+        self.ready: asyncio.Future[bool] = loop.create_future()  # True once the child says it is ready
         self.dead = False
         loop.add_reader(self._in, self._receive)
 
@@ -192,6 +206,9 @@ class _Child:
     def _answered(self, data: bytes) -> None:
         """Answer the batches whose frames `data` completes, in the order they were sent."""
         for payload in self._frames.feed(data):
+            if not self.ready.done():  # the child's first frame
+                self.ready.set_result(pickle.loads(payload) == READY)
+                continue
             if not self._held:  # an answer nobody asked for: the child is confused, start afresh
                 log.warning("the consent writer process answered more batches than it was sent")
                 self._stop()
@@ -217,6 +234,8 @@ class _Child:
             with contextlib.suppress(OSError):
                 os.close(fd)
         held, self._held = list(self._held), deque()
+        if not self.ready.done():
+            self.ready.set_result(False)
         _fail(held)
 
     def close(self) -> None:
@@ -296,7 +315,9 @@ def serve_parent(root: Path, source: int, answers: int) -> int:
         return 1
     writer = ConsentWriter(runtime)
     frames = Frames()
+    gc.freeze()  # as in the server (api/asgi.py): what was built at start is not walked by every full collection
     try:
+        os.write(answers, frame(READY))
         while (batches := _next_batches(source, frames, MAX_BATCH)) is not None:
             outcomes = iter(writer.write_sets([s for sets in batches for s in sets]))
             out = b"".join(frame([_portable(next(outcomes)) for _ in sets]) for sets in batches)

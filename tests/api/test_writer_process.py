@@ -143,6 +143,20 @@ def test_a_child_that_cannot_open_the_workspace_fails_the_write_without_hanging(
     assert SqlConsents(api.runtime.db).scan() == []
 
 
+def test_the_signals_that_stop_a_server_leave_its_writer_to_finish(api_child_sqlite: Api) -> None:
+    child = process_of(api_child_sqlite)
+    pid = child.pid
+    assert pid is not None
+    for sent in (signal.SIGINT, signal.SIGTERM):  # what Ctrl-C or a service manager sends the whole group
+        os.kill(pid, sent)
+    time.sleep(0.2)
+    answer = api_child_sqlite.client.post(EVENTS, json={"key": "marketing_sms", "granted": True,
+                                                        "identifier": "user_id:s1"},
+                                          headers=api_child_sqlite.headers("system"))  # fmt: skip
+    assert answer.status_code == 201 and answer.json()["appended"] == 1
+    assert child.pid == pid and child.jobs == 1  # the same child wrote it
+
+
 def test_the_child_stops_with_the_server(tmp_path: Path) -> None:
     with serving(make_workspace(tmp_path / "ws"), writer_process=True) as api:
         pid = process_of(api).pid

@@ -19,7 +19,8 @@ across the pipe. Each frame gets its own answer.
 
 A child that dies fails the batches it held with `WriterUnavailable` (HTTP 503). The client can send them again:
 with an event id, a choice that was recorded is not recorded twice. The next write starts a new child. The child
-stops when its input pipe closes, which happens when the server stops or the parent dies.
+stops when its input pipe closes, which happens when the server stops or the parent dies; it ignores the signals that
+stop the server, so that the writes the server still waits for are answered.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ import logging
 import os
 import pickle
 import select
+import signal
 import struct
 import subprocess
 import sys
@@ -332,5 +334,9 @@ def serve_parent(root: Path, source: int, answers: int) -> int:
 
 def child_main() -> None:
     """The child's entry point: python -c CHILD ROOT IN_FD OUT_FD."""
+    # Ctrl-C in a terminal, or a service manager stopping the server, signals the child too. It finishes when the
+    # server closes its pipe instead, so that the writes the server still waits for are answered.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
     logging.basicConfig(level=logging.WARNING, format="privet consent writer: %(message)s")
     sys.exit(serve_parent(Path(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3])))

@@ -36,7 +36,7 @@ from privet.fulfilment.erasure import ActionSet
 from privet.fulfilment.ports import Connector, ConnectorError
 from privet.manifest.period import Period
 from privet.retention.evaluate import jurisdiction_of
-from privet.retention.follow import followed
+from privet.retention.follow import Followers
 from privet.retention.plan import RetentionPlan, Scope, action_sets_for
 from privet.retention.report import RetentionReport, ScopeResult, Tally, assembled, sorted_tallies, unevaluated
 from privet.retention.rules import DATE_FACTS, EVENT_FACTS, CompiledRule, Fact, Missing, RetentionState
@@ -705,39 +705,32 @@ def run(plan: RetentionPlan, read: Callable[[Scope], pa.Table], *, examples: int
     record belongs to is held. Its table and states are dropped then."""
     order = plan.evaluation_order
     shown = {s.collection for s in plan.scopes}
-    left = followed(order)
-    waiting: dict[str, _Waiting] = {}
     results: dict[str, ScopeResult] = {}
     dues: dict[str, Due] = {}
 
-    def finish(w: _Waiting) -> None:
-        scope, states = w.scope, _kept(w.states, w.keep)
+    def finish(scope: Scope, w: _Waiting, held: list[np.ndarray]) -> None:
+        for rows in held:
+            w.keep[rows] = True
+        states = _kept(w.states, w.keep)
         results[scope.collection] = _tally(scope, w.table, [states.group], [states.open], examples)
         if pick and scope.collection in shown:
             dues[scope.collection] = _due(scope, w.table, [_picked(states, 0)])
         if scope.follows is not None:
-            release(scope.follows.parent, _held_parents(states, w.at) if w.at is not None else None)
+            followers.release(scope.follows.parent, _held_parents(states, w.at) if w.at is not None else None)
 
-    def release(parent: str, rows: np.ndarray | None) -> None:
-        w = waiting.get(parent)
-        if w is not None and rows is not None:
-            w.keep[rows] = True
-        left[parent] -= 1
-        if not left[parent] and w is not None:
-            del waiting[parent]
-            finish(w)
-
+    followers: Followers[_Waiting, np.ndarray] = Followers(order, finish)
     for scope in order:
         key, parent = scope.collection, scope.follows.parent if scope.follows is not None else None
         try:
-            if parent is not None and parent not in waiting:
+            waiting = followers.waiting(parent) if parent is not None else None
+            if parent is not None and waiting is None:
                 raise RetentionEngineError(unevaluated(parent, results[parent].error if parent in results else None))
             table = read(scope)
-            up = waiting[parent].parent if parent is not None else None
+            up = waiting.parent if waiting is not None else None
             at = positions(_column(table, scope.follows.field), up.keys) if scope.follows and up else None
-            if key in left:  # followed: its states now, its tally once its followers are judged
+            if followers.followed(key):  # its states now, its tally once its followers are judged
                 states = _joined(_parts(scope, table, plan.as_of, threads, lambda s, _: s, up, at))
-                waiting[key] = _Waiting(scope, table, states, at)
+                followers.judged(scope, _Waiting(scope, table, states, at))
                 continue
             results[key], found, held = _judge(scope, table, plan.as_of, examples, threads, up, at,
                                                pick=pick and key in shown)  # fmt: skip
@@ -746,5 +739,5 @@ def run(plan: RetentionPlan, read: Callable[[Scope], pa.Table], *, examples: int
         if found is not None:
             dues[key] = found
         if parent is not None:
-            release(parent, held)
+            followers.release(parent, held)
     return assembled(plan, results), dues

@@ -17,9 +17,9 @@ decides; a loop of collections that all follow each other decides nothing, and t
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from privet.fulfilment.graph import DatasetGraph
 from privet.retention.evaluate import Evaluation
@@ -29,6 +29,8 @@ if TYPE_CHECKING:
     from privet.retention.plan import Scope
 
 DUE = frozenset({RetentionState.DUE_DELETE, RetentionState.DUE_ANONYMISE})
+V = TypeVar("V")
+H = TypeVar("H")
 
 
 @dataclass(frozen=True, slots=True)
@@ -160,6 +162,46 @@ def followed(scopes: Sequence[Scope]) -> dict[str, int]:
         if s.follows is not None:
             out[s.follows.parent] = out.get(s.follows.parent, 0) + 1
     return out
+
+
+class Followers(Generic[V, H]):
+    """The order every retention engine keeps for collections that follow a parent.
+
+    Scopes are judged in the plan's evaluation order, parents first. A collection that others follow waits, with
+    its evaluation (`V`, in the engine's own form), until each of its followers is judged; each follower then
+    reports what it holds of the parent (`H`: the held records that keep their parent records), and the parent
+    is finished with all of it. A collection nothing follows is finished at once. `finish(scope, evaluation,
+    held)` tallies a finished collection, and for a follower calls `release` on its parent."""
+
+    def __init__(self, order: Sequence[Scope], finish: Callable[[Scope, V, list[H]], None]) -> None:
+        self._scopes = {s.collection: s for s in order}
+        self._left = followed(order)
+        self._waiting: dict[str, V] = {}
+        self._held: dict[str, list[H]] = {}
+        self._finish = finish
+
+    def waiting(self, collection: str) -> V | None:
+        """The evaluation of a collection that waits for its followers (None: not evaluated, or failed)."""
+        return self._waiting.get(collection)
+
+    def followed(self, collection: str) -> bool:
+        return collection in self._left
+
+    def judged(self, scope: Scope, evaluation: V) -> None:
+        """`scope` is evaluated: finished now, or once every collection following it is."""
+        if scope.collection in self._left:
+            self._waiting[scope.collection] = evaluation
+        else:
+            self._finish(scope, evaluation, [])
+
+    def release(self, parent: str, held: H | None) -> None:
+        """A collection following `parent` is judged: `held` is what it holds of `parent` (None: nothing, or the
+        follower failed). The last of them finishes the parent."""
+        if held is not None and parent in self._waiting:
+            self._held.setdefault(parent, []).append(held)
+        self._left[parent] -= 1
+        if not self._left[parent] and parent in self._waiting:
+            self._finish(self._scopes[parent], self._waiting.pop(parent), self._held.pop(parent, []))
 
 
 def inherit(

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from privet.retention.evaluate import Evaluation, describe_missing, evaluate, truthy
-from privet.retention.follow import followed, inherit, keep
+from privet.retention.follow import Followers, inherit, keep
 from privet.retention.plan import RetentionPlan, Scope
 from privet.retention.rules import Fact, Missing, RetentionState
 
@@ -179,6 +179,16 @@ def _tallied(scope: Scope, evaluated: Evaluated, examples: int) -> ScopeResult:
     return ScopeResult(scope.collection, tallies, to_restrict)
 
 
+_Held = list[tuple[int, tuple[str, ...]]]  # what a follower holds: parent record -> the holds of a held record
+
+
+@dataclass(frozen=True)
+class _Judged:
+    evaluated: Evaluated
+    first: dict[Any, int]  # key -> its first record, for a collection that others follow (a key given twice: as
+    # the engine)
+
+
 def evaluate_plan(
     plan: RetentionPlan, rows: Mapping[str, Iterable[Mapping[str, Any]]], examples: int = 3
 ) -> tuple[RetentionReport, dict[str, list[tuple[Any, Evaluation]]]]:
@@ -188,53 +198,44 @@ def evaluate_plan(
     Parents are evaluated before the collections following them, which inherit those evaluations; a parent's
     records are final once every follower is: a due record that a held follower record belongs to is held too."""
     order = plan.evaluation_order
-    by_key = {s.collection: s for s in order}
-    left = followed(order)
     results: dict[str, ScopeResult] = {}
-    evaluations: dict[str, Evaluated] = {}  # as evaluated; a parent's, until its followers are final
-    first: dict[str, dict[Any, int]] = {}  # parent -> key -> its first record (a key given twice: as the engine)
-    kept: dict[str, dict[int, tuple[str, ...]]] = {}  # parent -> record -> holds of the follower records held
     finals: dict[str, list[tuple[Any, Evaluation]]] = {}
 
-    def finish(key: str) -> None:
-        scope, holds = by_key[key], kept.pop(key, {})
-        done = [(k, keep(ev, holds[i]) if i in holds else ev, row) for i, (k, ev, row) in enumerate(evaluations[key])]
-        results[key], finals[key] = _tallied(scope, done, examples), [(k, ev) for k, ev, _ in done]
+    def finish(scope: Scope, judged: _Judged, held: list[_Held]) -> None:
+        kept: dict[int, tuple[str, ...]] = {}
+        for i, holds in (pair for follower in held for pair in follower):
+            kept[i] = tuple(dict.fromkeys((*kept.get(i, ()), *holds)))
+        done = [(k, keep(ev, kept[i]) if i in kept else ev, row) for i, (k, ev, row) in enumerate(judged.evaluated)]
+        results[scope.collection] = _tallied(scope, done, examples)
+        finals[scope.collection] = [(k, ev) for k, ev, _ in done]
         if scope.follows is not None:
-            index = first.get(scope.follows.parent, {})
+            up = followers.waiting(scope.follows.parent)
+            index = up.first if up is not None else {}
             refs = [(row.get(scope.follows.field), ev) for _, ev, row in done if ev.state is RetentionState.HELD]
             refs = [(reference(r), ev) for r, ev in refs if r is not None]
-            release(scope.follows.parent, [(index[r], ev.holds) for r, ev in refs if r in index])
+            followers.release(scope.follows.parent, [(index[r], ev.holds) for r, ev in refs if r in index])
 
-    def release(parent: str, held: list[tuple[int, tuple[str, ...]]]) -> None:
-        for i, holds in held:
-            kept.setdefault(parent, {})[i] = tuple(dict.fromkeys((*kept.get(parent, {}).get(i, ()), *holds)))
-        left[parent] -= 1
-        if not left[parent] and parent in evaluations:
-            finish(parent)
-
+    followers: Followers[_Judged, _Held] = Followers(order, finish)
     for scope in order:
         key = scope.collection
         parent = scope.follows.parent if scope.follows is not None else None
-        if parent is not None and parent not in evaluations:
+        up = followers.waiting(parent) if parent is not None else None
+        if parent is not None and up is None:
             results[key] = ScopeResult(key, error=unevaluated(parent, results.get(parent, ScopeResult(key)).error))
-            release(parent, [])
+            followers.release(parent, None)
             continue
         if key not in rows:
             results[key] = ScopeResult(key, error="not read")
             if parent is not None:
-                release(parent, [])
+                followers.release(parent, None)
             continue
-        parents = None
-        if parent is not None:
-            parents = {k: evaluations[parent][i][1] for k, i in first[parent].items()}
-        evaluations[key] = _evaluated(scope, plan.as_of, rows[key], parents)
-        if key in left:
-            first[key] = {}
-            for i, (k, _, _) in enumerate(evaluations[key]):
-                first[key].setdefault(reference(k), i)
-        else:
-            finish(key)
+        parents = {k: up.evaluated[i][1] for k, i in up.first.items()} if up is not None else None
+        evaluated = _evaluated(scope, plan.as_of, rows[key], parents)
+        first: dict[Any, int] = {}
+        if followers.followed(key):
+            for i, (k, _, _) in enumerate(evaluated):
+                first.setdefault(reference(k), i)
+        followers.judged(scope, _Judged(evaluated, first))
     return assembled(plan, results), finals
 
 

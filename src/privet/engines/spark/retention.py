@@ -23,7 +23,7 @@ from privet.engines.retention import MISSING, NO_ENTRY, NO_JURISDICTION, STATES,
 from privet.engines.spark.frames import SparkPlanError, col
 from privet.fulfilment.ports import ConnectorError
 from privet.manifest.period import Period
-from privet.retention.follow import followed
+from privet.retention.follow import Followers
 from privet.retention.plan import RetentionPlan, Scope
 from privet.retention.report import RetentionReport, ScopeResult, Tally, assembled, sorted_tallies, unevaluated
 from privet.retention.rules import DATE_FACTS, EVENT_FACTS, CompiledRule, Fact, Missing, RetentionState
@@ -344,47 +344,38 @@ def sweep(plan: RetentionPlan, tables: Mapping[str, DataFrame], examples: int = 
     parent's tally waits until every follower is judged: a due record that a held follower record belongs to is
     held."""
     order = plan.evaluation_order
-    by_key = {s.collection: s for s in order}
-    left = followed(order)
-    waiting: dict[str, DataFrame] = {}  # followed collections' states, until their followers are judged
-    held: dict[str, list[DataFrame]] = {}  # parent -> references of held follower records
     persisted: list[DataFrame] = []
     results: dict[str, ScopeResult] = {}
 
-    def finish(scope: Scope, judged: DataFrame) -> None:
+    def finish(scope: Scope, judged: DataFrame, guards: list[DataFrame]) -> None:
+        judged = _kept(judged, guards) if guards else judged
         results[scope.collection] = _tally(scope, judged, examples)
         if scope.follows is not None:
             refs = judged.filter((F.col("st") == int(S[RetentionState.HELD])) & F.col("ref").isNotNull())
-            release(scope.follows.parent, refs.select("ref"))
+            followers.release(scope.follows.parent, refs.select("ref"))
 
-    def release(parent: str, refs: DataFrame | None) -> None:
-        if parent in waiting and refs is not None:
-            held.setdefault(parent, []).append(refs)
-        left[parent] -= 1
-        if not left[parent] and parent in waiting:
-            judged, guards = waiting.pop(parent), held.pop(parent, [])
-            finish(by_key[parent], _kept(judged, guards) if guards else judged)
-
+    # A followed collection's states wait, persisted, with the references of its followers' held records.
+    followers: Followers[DataFrame, DataFrame] = Followers(order, finish)
     try:
         for scope in order:
             key, parent = scope.collection, scope.follows.parent if scope.follows is not None else None
             try:
-                if parent is not None and parent not in waiting:
+                up = followers.waiting(parent) if parent is not None else None
+                if parent is not None and up is None:
                     why = results[parent].error if parent in results else None
                     raise RetentionEngineError(unevaluated(parent, why))
                 if key not in tables:
                     raise ConnectorError("not read")
-                judged = _states(scope, tables[key], plan.as_of, waiting.get(parent) if parent is not None else None)
+                judged = _states(scope, tables[key], plan.as_of, up)
             except (ConnectorError, RetentionEngineError) as exc:
                 results[key] = ScopeResult(key, error=str(exc))
                 if parent is not None:
-                    release(parent, None)
+                    followers.release(parent, None)
                 continue
-            if key in left:  # followed: its tally once its followers are judged
-                waiting[key] = judged.persist()
-                persisted.append(waiting[key])
-            else:
-                finish(scope, judged)
+            if followers.followed(key):  # its tally once its followers are judged
+                judged = judged.persist()
+                persisted.append(judged)
+            followers.judged(scope, judged)
     finally:
         for frame in persisted:
             frame.unpersist()

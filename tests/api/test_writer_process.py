@@ -143,6 +143,16 @@ def test_a_child_that_cannot_open_the_workspace_fails_the_write_without_hanging(
     assert SqlConsents(api.runtime.db).scan() == []
 
 
+def test_a_synchronous_write_on_the_event_loop_is_refused_not_deadlocked(api_child_sqlite: Api) -> None:
+    writer: ConsentWriter = api_child_sqlite.app.state.services.writer
+
+    async def on_the_loop() -> None:
+        writer.record_sync(choice("user_id:l1"), api_child_sqlite.runtime.now())
+
+    with pytest.raises(RuntimeError, match="await record"):
+        api_child_sqlite.client.portal.call(on_the_loop)  # type: ignore[union-attr]
+
+
 def test_the_signals_that_stop_a_server_leave_its_writer_to_finish(api_child_sqlite: Api) -> None:
     child = process_of(api_child_sqlite)
     pid = child.pid

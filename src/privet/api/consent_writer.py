@@ -97,6 +97,8 @@ class ConsentWriter:
         if self._process is not None:  # the child's pipes belong to the server's event loop
             if self._loop is None:
                 raise RuntimeError("ConsentWriter.start() was not called on the server's event loop")
+            if _running_loop() is self._loop:
+                raise RuntimeError("record_sync() on the event loop would wait for itself: await record()")
             return asyncio.run_coroutine_threadsafe(self.record(choices, now), self._loop).result(RESULT_TIMEOUT_S)
         answer: concurrent.futures.Future[Recorded] = concurrent.futures.Future()
         self._submit([Job(ChoiceSet(tuple(choices), now), answer)])
@@ -176,6 +178,13 @@ class ConsentWriter:
             except Exception as exc:  # this request's own failure (refused, or its SQL failed): the others go on
                 outcomes.append(exc)
         return outcomes
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
 
 
 def _answer(batch: Sequence[Job], outcomes: Sequence[Answer]) -> None:

@@ -14,9 +14,9 @@ import pytest
 
 from privet.api.consent_writer import ConsentWriter
 from privet.api.writer_process import HEADER, Frames, WriterProcess, WriterUnavailable, frame
-from privet.store import SqlConsents, open_database
+from privet.store import SqlConsents
 from tests.api.conftest import Api, make_workspace, serving
-from tests.api.test_consent_writer import choice
+from tests.api.test_consent_writer import choice, concurrent_writes_land
 
 EVENTS = "/api/v1/consent/events"
 
@@ -88,23 +88,7 @@ def test_a_refused_choice_gets_its_problem_from_the_child(child_api: Api) -> Non
 
 
 def test_concurrent_writes_from_threads_are_grouped_in_the_child(child_api: Api) -> None:
-    writer: ConsentWriter = child_api.app.state.services.writer
-    outside = open_database(child_api.runtime.db.url)
-
-    def one(n: int) -> bool:
-        done = writer.record_sync(choice(f"user_id:t{n}", event_id=f"t-{n}"), child_api.runtime.now())
-        seen = outside.read(lambda conn: conn.exec_driver_sql(
-            "SELECT count(*) FROM consent_events WHERE event_id = %s" if conn.dialect.name == "postgresql"
-            else "SELECT count(*) FROM consent_events WHERE event_id = ?", (f"t-{n}",)).scalar())  # fmt: skip
-        return done.result.appended == 1 and seen == 1  # answered only once committed
-
-    try:
-        with ThreadPoolExecutor(12) as pool:
-            assert all(pool.map(one, range(120)))
-    finally:
-        outside.close()
-    assert writer.jobs == 120 and writer.batches < 120
-    assert SqlConsents(child_api.runtime.db).verify_projection() == []
+    concurrent_writes_land(child_api)
 
 
 def test_a_child_that_dies_fails_what_it_held_and_the_next_write_starts_another(api_child_sqlite: Api) -> None:

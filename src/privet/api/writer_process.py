@@ -125,12 +125,6 @@ class WriterProcess:
     def pid(self) -> int | None:
         return None if self._child is None or self._child.dead else self._child.process.pid
 
-    def kill(self) -> None:
-        """Kill the child (for tests of what follows)."""
-        if self._child is not None:
-            self._child.process.kill()
-            self._child.process.wait(STOP_TIMEOUT_S)
-
     def close(self) -> None:
         if self._child is not None:
             self._child.close()

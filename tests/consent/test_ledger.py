@@ -73,8 +73,8 @@ def test_new_event_ids_are_uuid7_of_the_recording_instant_and_sort_in_recording_
     for minute in range(3):
         now = NOW + dt.timedelta(minutes=minute, microseconds=minute * 1_001)
         done = world.ledger.record([ChoiceInput("app_analytics", minute % 2 == 0, Source.API, subject_id=ann)], now)
-        parsed = uuid.UUID(done.events[0].event_id)
+        parsed = uuid.UUID(done.event_ids[0])
         assert parsed.version == 7
         assert parsed.int >> 80 == int(now.timestamp() * 1000)  # the first 48 bits: milliseconds since 1970
-        ids.append(done.events[0].event_id)
+        ids.append(done.event_ids[0])
     assert ids == sorted(ids) and len(set(ids)) == 3

@@ -100,7 +100,7 @@ def record(
                     "subject": done.subject_id,
                     "appended": done.result.appended,
                     "duplicates": done.result.duplicates,
-                    "event_ids": [e.event_id for e in done.events],
+                    "event_ids": list(done.event_ids),
                 }
             )
         else:

@@ -37,9 +37,11 @@ class ChoiceInput:
 
 @dataclass(frozen=True)
 class Recorded:
+    """What an append did: the person the choices were recorded for, and the ids of their events."""
+
     subject_id: str
     result: AppendResult
-    events: tuple[ConsentEvent, ...]
+    event_ids: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -147,7 +149,7 @@ class ConsentLedger:
         people.flush()
         events = tuple(self._event(c, at, people.final(sid), now) for c, at, sid in plan)
         result = self.store.append(events, now)
-        return Recorded(events[0].subject_id if events else "", result, events)
+        return Recorded(events[0].subject_id if events else "", result, tuple(e.event_id for e in events))
 
     def record_many(self, sets: Sequence[ChoiceSet]) -> list[Recorded | LedgerError]:
         """Several callers' choices in one append (run it in one transaction). Each set is checked and tied to its
@@ -175,7 +177,8 @@ class ConsentLedger:
                 continue
             mine = tuple(self._event(c, at, people.final(sid), given.now) for c, at, sid in plan)
             events.extend(mine)
-            outcomes.append(Recorded(mine[0].subject_id if mine else "", AppendResult(len(mine), 0), mine))
+            ids = tuple(e.event_id for e in mine)
+            outcomes.append(Recorded(mine[0].subject_id if mine else "", AppendResult(len(mine), 0), ids))
         if events:
             result = self.store.append(events, max(given.now for given in sets))
             if result.duplicates or result.appended != len(events):

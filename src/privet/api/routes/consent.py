@@ -131,7 +131,7 @@ async def _record(choices: list[ChoiceInput], request: Request, sec_gpc: str | N
 
 def _recorded(done: Recorded, gpc: bool) -> RecordedOut:
     return RecordedOut(subject_id=done.subject_id, appended=done.result.appended, duplicates=done.result.duplicates,
-                       event_ids=[e.event_id for e in done.events], gpc_recorded=gpc)  # fmt: skip
+                       event_ids=list(done.event_ids), gpc_recorded=gpc)  # fmt: skip
 
 
 @router.post("/consent/events", status_code=status.HTTP_201_CREATED, response_model=RecordedOut,

@@ -1,6 +1,7 @@
 """privet serve under load: a trivial endpoint, a batch of decisions and consent writes, side by side in one run.
 
 .venv/bin/python bench/server.py [--seconds 5] [--connections 32] [--client auto|wrk|httpx] [--postgres URL] [--runs N]
+    [--slices N]
 
 Starts `privet serve` (uvicorn, one worker, uvloop and httptools when installed) on 127.0.0.1 at a free port, over
 a fresh workspace of the reference manifest (SQLite by default), and drives it from this machine: with wrk when it
@@ -9,7 +10,8 @@ fixed number of connections (httpx also stops after --max-requests). Prints requ
 server's CPU time per request (Linux; steadier than requests/s on a busy machine) with its consent writer process,
 and how it splits: the event loop's thread, the server's other threads (the thread pool), the consent writer
 process. Then the ratio of consent writes to the trivial endpoint, and stops the server. --runs repeats the
-scenarios against the same server.
+scenarios against the same server; --slices runs each scenario's time as several slices in turn with the others',
+so that a machine whose speed drifts slows every scenario alike.
 """
 
 from __future__ import annotations
@@ -105,6 +107,30 @@ class Result:
     @property
     def rps(self) -> float:
         return self.requests / self.seconds if self.seconds else 0.0
+
+    def plus(self, other: Result) -> Result:
+        """Two slices of one scenario as one: counts and times add up; the slower slice's percentiles stand."""
+        slower = self if self.p50_ms >= other.p50_ms else other
+
+        def both(a: float | None, b: float | None) -> float | None:
+            return a + b if a is not None and b is not None else None
+
+        return Result(self.requests + other.requests, self.seconds + other.seconds, slower.p50_ms,
+                      max(self.p99_ms, other.p99_ms), self.errors + other.errors, both(self.cpu_s, other.cpu_s),
+                      both(self.loop_cpu_s, other.loop_cpu_s), both(self.child_cpu_s, other.child_cpu_s))  # fmt: skip
+
+
+def measured(pid: int, drive: Callable[[], Result]) -> Result:
+    """`drive`'s result with the server's CPU time meanwhile: all of it, the event loop's, the writer process's."""
+    before, loop_before, child_before = cpu_seconds(pid), cpu_seconds(pid, pid), children_cpu_seconds(pid)
+    result = drive()
+    after, loop_after, child_after = cpu_seconds(pid), cpu_seconds(pid, pid), children_cpu_seconds(pid)
+    if after is not None and before is not None and child_after is not None and child_before is not None:
+        result.child_cpu_s = child_after - child_before
+        result.cpu_s = after - before + result.child_cpu_s
+    if loop_after is not None and loop_before is not None:
+        result.loop_cpu_s = loop_after - loop_before
+    return result
 
 
 def free_port() -> int:
@@ -311,6 +337,9 @@ def main() -> None:
     parser.add_argument("--client", choices=["auto", "wrk", "httpx"], default="auto")
     parser.add_argument("--postgres", help="a PostgreSQL URL; the bench runs in a schema of its own")
     parser.add_argument("--runs", type=int, default=1, help="repeat every scenario this many times")
+    parser.add_argument("--slices", type=int, default=1,
+                        help="split each scenario's time into this many slices, run in turn with the other scenarios' "
+                             "(the machine's drift then falls on every scenario alike)")  # fmt: skip
     args = parser.parse_args()
     client = args.client if args.client != "auto" else ("wrk" if shutil.which("wrk") else "httpx")
     runs: list[dict[str, Result]] = []
@@ -318,29 +347,28 @@ def main() -> None:
         token = env["PRIVET_BENCH_TOKEN"]
         for attempt in range(args.runs):
             results: dict[str, Result] = {}
-            for n, s in enumerate(SCENARIOS):
-                run = attempt * len(SCENARIOS) + n
-                # A short warm-up (imports, caches, the first connections), not counted.
-                if client == "wrk":
-                    with_wrk(base, s, token, 1, args.connections, 1000 + run)
-                else:
-                    with_httpx(base, s, token, 1, args.connections, 2_000)
-                before, loop_before, child_before = cpu_seconds(pid), cpu_seconds(pid, pid), children_cpu_seconds(pid)
-                if client == "wrk":
-                    result = with_wrk(base, s, token, args.seconds, args.connections, run)
-                else:
-                    result = with_httpx(base, s, token, args.seconds, args.connections, args.max_requests)
-                after, loop_after, child_after = cpu_seconds(pid), cpu_seconds(pid, pid), children_cpu_seconds(pid)
-                if after is not None and before is not None and child_after is not None and child_before is not None:
-                    result.child_cpu_s = child_after - child_before
-                    result.cpu_s = after - before + result.child_cpu_s
-                if loop_after is not None and loop_before is not None:
-                    result.loop_cpu_s = loop_after - loop_before
-                results[s.name] = result
+            for piece in range(args.slices):
+                for n, s in enumerate(SCENARIOS):
+                    run = (attempt * args.slices + piece) * len(SCENARIOS) + n
+                    # A short warm-up (imports, caches, the first connections), not counted.
+                    if piece == 0:
+                        if client == "wrk":
+                            with_wrk(base, s, token, 1, args.connections, 1000 + run)
+                        else:
+                            with_httpx(base, s, token, 1, args.connections, 2_000)
+                    seconds = args.seconds / args.slices
+
+                    def drive(s: Scenario = s, run: int = run, seconds: float = seconds) -> Result:
+                        if client == "wrk":
+                            return with_wrk(base, s, token, seconds, args.connections, run)
+                        return with_httpx(base, s, token, seconds, args.connections, args.max_requests)
+
+                    result = measured(pid, drive)
+                    results[s.name] = results[s.name].plus(result) if s.name in results else result
             runs.append(results)
     print(f"privet serve, 1 worker, {database}; load: {client}, {args.connections} connections, "
-          f"{args.seconds:g} s per scenario, from the same machine ({os.cpu_count()} CPUs, load average "
-          f"{os.getloadavg()[0]:.1f})")  # fmt: skip
+          f"{args.seconds:g} s per scenario in {args.slices} slice(s), from the same machine ({os.cpu_count()} CPUs, "
+          f"load average {os.getloadavg()[0]:.1f})")  # fmt: skip
     for number, results in enumerate(runs, 1):
         if len(runs) > 1:
             print(f"run {number}")

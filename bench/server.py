@@ -120,8 +120,22 @@ class Result:
                       both(self.loop_cpu_s, other.loop_cpu_s), both(self.child_cpu_s, other.child_cpu_s))  # fmt: skip
 
 
+def settle(pid: int, limit_s: float = 15.0) -> None:
+    """Wait until the server is idle: what the previous scenario left queued (a batch of decisions takes a second)
+    must not run during the next one."""
+    deadline = time.monotonic() + limit_s
+    last = (cpu_seconds(pid) or 0.0) + (children_cpu_seconds(pid) or 0.0)
+    while time.monotonic() < deadline:
+        time.sleep(0.1)
+        now = (cpu_seconds(pid) or 0.0) + (children_cpu_seconds(pid) or 0.0)
+        if now - last < 0.01:  # under a tenth of a core
+            return
+        last = now
+
+
 def measured(pid: int, drive: Callable[[], Result]) -> Result:
     """`drive`'s result with the server's CPU time meanwhile: all of it, the event loop's, the writer process's."""
+    settle(pid)
     before, loop_before, child_before = cpu_seconds(pid), cpu_seconds(pid, pid), children_cpu_seconds(pid)
     result = drive()
     after, loop_after, child_after = cpu_seconds(pid), cpu_seconds(pid, pid), children_cpu_seconds(pid)

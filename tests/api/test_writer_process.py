@@ -14,6 +14,7 @@ import pytest
 
 from privet.api.consent_writer import ConsentWriter
 from privet.api.writer_process import HEADER, Frames, WriterProcess, WriterUnavailable, frame
+from privet.consent.ledger import Recorded
 from privet.store import SqlConsents
 from tests.api.conftest import Api, make_workspace, serving
 from tests.api.test_consent_writer import choice, concurrent_writes_land
@@ -125,6 +126,24 @@ def test_a_child_that_cannot_open_the_workspace_fails_the_write_without_hanging(
 
     asyncio.run(write())
     assert SqlConsents(api.runtime.db).scan() == []
+
+
+def test_stopping_answers_the_writes_in_flight(api: Api) -> None:
+    writer = ConsentWriter(api.runtime, process=WriterProcess(api.runtime.settings.root))
+
+    async def stop_while_writing() -> list[object]:
+        await writer.start()
+        now = api.runtime.now()
+        writes = [asyncio.ensure_future(writer.record(choice(f"user_id:f{n}", event_id=f"f-{n}"), now))
+                  for n in range(200)]  # fmt: skip
+        await asyncio.sleep(0)
+        await asyncio.sleep(0)  # the turn has ended: the jobs are in the pipe, not yet written
+        writer.close()
+        return await asyncio.gather(*writes, return_exceptions=True)
+
+    answers = asyncio.run(stop_while_writing())
+    assert all(isinstance(a, Recorded) and a.result.appended == 1 for a in answers)
+    assert len(SqlConsents(api.runtime.db).scan()) == 200
 
 
 def test_a_synchronous_write_on_the_event_loop_is_refused_not_deadlocked(api_child_sqlite: Api) -> None:

@@ -36,6 +36,7 @@ import signal
 import struct
 import subprocess
 import sys
+import time
 from collections import deque
 from collections.abc import Sequence
 from pathlib import Path
@@ -152,6 +153,7 @@ class _Child:
         os.close(from_child)
         os.set_blocking(self._out, False)
         os.set_blocking(self._in, False)
+        self._open = {self._in, self._out}
         self._held: deque[list[Job]] = deque()  # sent, not yet answered, in order
         self._unsent = bytearray()  # what the pipe did not take yet
         self._frames = Frames()
@@ -168,6 +170,13 @@ class _Child:
         self._unsent += frame([job.choices for job in batch])
         if not waiting:
             self._flush()
+
+    def _close(self, fd: int) -> None:
+        """Close one of our pipe ends once (a number closed twice may by then be another file's)."""
+        if fd in self._open:
+            self._open.discard(fd)
+            with contextlib.suppress(OSError):
+                os.close(fd)
 
     def _flush(self) -> None:
         try:
@@ -227,46 +236,41 @@ class _Child:
         self._loop.remove_reader(self._in)
         self._loop.remove_writer(self._out)
         for fd in (self._in, self._out):
-            with contextlib.suppress(OSError):
-                os.close(fd)
+            self._close(fd)
         held, self._held = list(self._held), deque()
         if not self.ready.done():
             self.ready.set_result(False)
         _fail(held)
 
     def close(self) -> None:
-        """Let the child finish what it holds and stop: its input closes, it writes the batch in hand and ends."""
+        """Let the child finish what it holds and stop: the rest of its input goes, its input closes, it writes
+        the batches in hand, answers them and ends. Blocking, with a time limit: the server is stopping."""
+        deadline = time.monotonic() + STOP_TIMEOUT_S
         if not self.dead:
             self._loop.remove_writer(self._out)
-            with contextlib.suppress(OSError):
-                os.set_blocking(self._out, True)
-                os.write(self._out, self._unsent)
-            with contextlib.suppress(OSError):
-                os.close(self._out)
-            self._drain()
+            while self._unsent and not self.dead and self._wait(deadline, write=True):
+                self._flush()  # answers are read meanwhile: a child blocked on its answers reads no input
+            if not self.dead:
+                self._loop.remove_writer(self._out)
+                self._close(self._out)  # the child's end of input: it finishes and ends
+            while self._held and not self.dead and self._wait(deadline, write=False):
+                pass
         try:
-            self.process.wait(STOP_TIMEOUT_S)
+            self.process.wait(max(0.0, deadline - time.monotonic()))
         except subprocess.TimeoutExpired:
             self.process.kill()
             self.process.wait(STOP_TIMEOUT_S)
-        if not self.dead:
-            self.dead = True
-            self._loop.remove_reader(self._in)
-            with contextlib.suppress(OSError):
-                os.close(self._in)
-            _fail(list(self._held))
+        self._stop()  # fails what is still held: not recorded, or not answered in time
 
-    def _drain(self) -> None:
-        """Read the child's last answers, until it closes its end (blocking: the server is stopping)."""
-        os.set_blocking(self._in, True)
-        while self._held:
-            ready, _, _ = select.select([self._in], [], [], STOP_TIMEOUT_S)
-            if not ready:
-                return
-            data = os.read(self._in, READ_SIZE)
-            if not data:
-                return
-            self._answered(data)
+    def _wait(self, deadline: float, *, write: bool) -> bool:
+        """Wait for the child's answers (read them) or, with `write`, for room in its input; False at the deadline."""
+        left = deadline - time.monotonic()
+        if left <= 0:
+            return False
+        readable, writable, _ = select.select([self._in], [self._out] if write else [], [], left)
+        if readable:
+            self._receive()
+        return bool(readable or writable)
 
 
 def _fail(batches: Sequence[list[Job]]) -> None:

@@ -88,3 +88,102 @@ def test_fast_and_careful_paths_read_the_same_data() -> None:
 def test_locations_are_found_lazily_on_the_fast_path() -> None:
     doc = parse_yaml("a:\n  b: [1, 2]\n", "m.yml")
     assert str(doc.locate(("a", "b", 1))) == "m.yml:2:10"
+
+
+def _paths(value: object, prefix: tuple[str | int, ...] = ()) -> list[tuple[str | int, ...]]:
+    out = [prefix]
+    if isinstance(value, dict):
+        for key, item in value.items():
+            out += _paths(item, (*prefix, key))
+            out.append((*prefix, key, "not-there"))
+    elif isinstance(value, list):
+        for i, item in enumerate(value):
+            out += _paths(item, (*prefix, i))
+        out.append((*prefix, len(value)))
+    return out
+
+
+def _composed(text: str, path: tuple[str | int, ...], key: bool) -> str:
+    """Where PyYAML's composed node tree says the path is: the reference the event-based locations must match."""
+    import yaml
+
+    node = yaml.compose(text, Loader=yaml.SafeLoader)
+    for step in path[:-1] if key else path:
+        found = None
+        if isinstance(node, yaml.MappingNode):
+            found = next((v for k, v in node.value if isinstance(k, yaml.ScalarNode) and k.value == str(step)), None)
+        elif isinstance(node, yaml.SequenceNode) and isinstance(step, int) and step < len(node.value):
+            found = node.value[step]
+        if found is None:
+            mark = node.start_mark
+            return _composed(text, path[:-1], False) if key else f"{mark.line + 1}:{mark.column + 1}"
+        node = found
+    if key:  # the key's own place where the parent is a mapping that has it; else where the path leads
+        if isinstance(node, yaml.MappingNode):
+            for k, _ in node.value:
+                if isinstance(k, yaml.ScalarNode) and k.value == str(path[-1]):
+                    return f"{k.start_mark.line + 1}:{k.start_mark.column + 1}"
+        return _composed(text, path, False)
+    return f"{node.start_mark.line + 1}:{node.start_mark.column + 1}"
+
+
+ODD = """\
+# comment first
+plain: value   # trailing comment
+quoted key: "x"
+'single': 'it''s'
+"double": {a: 1, b: [x, y], c: {d: e}}
+empty:
+indentless:
+- one
+- k: v
+  k2: [1,
+    2]
+-
+  - nested
+block: |
+  text: not a key
+  more
+folded: >-
+  a
+  b
+anchor: &a {x: 1, y: [2, 3]}
+alias: *a
+dup_seq: [[1, 2], [3]]
+"""
+
+
+@pytest.mark.parametrize("name", ["odd", "anker"])
+def test_locations_match_the_composed_node_tree(name: str) -> None:
+    """Every path of the data, and one step past each (a key that is not there, an index past the end), is
+    located where PyYAML's node tree says: flow and block styles, empty values, block scalars, anchors and aliases,
+    comments and quoted keys."""
+    from tests.conftest import REPO
+
+    texts = [ODD] if name == "odd" else [p.read_text() for p in sorted((REPO / "examples" / "anker").glob("*.yml"))]
+    checked = 0
+    for text in texts:
+        doc = parse_yaml(text, "m.yml")
+        for path in _paths(doc.data):
+            assert str(doc.locate(path)) == f"m.yml:{_composed(text, path, False)}", path
+            if path:
+                assert str(doc.key_location(path)) == f"m.yml:{_composed(text, path, True)}", path
+            checked += 1
+    assert checked > (40 if name == "odd" else 5_000)
+
+
+def test_gc_is_paused_while_building_and_resumes_after() -> None:
+    import gc
+
+    from privet.manifest.source import gc_paused
+
+    assert gc.isenabled()
+    with gc_paused():
+        assert not gc.isenabled()
+        with gc_paused():  # nested: the outer one resumes it
+            assert not gc.isenabled()
+        assert not gc.isenabled()
+    assert gc.isenabled()
+    with pytest.raises(ValueError), gc_paused():
+        raise ValueError
+    assert gc.isenabled()

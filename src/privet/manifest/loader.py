@@ -12,7 +12,7 @@ from pydantic import BaseModel, ValidationError
 
 from privet.manifest.diagnostics import Diagnostic, Location, ManifestUnreadable
 from privet.manifest.model import KEYED_SECTIONS, SINGLE_SECTIONS, Manifest
-from privet.manifest.source import Document
+from privet.manifest.source import Document, gc_paused
 from privet.manifest.suggest import did_you_mean
 from privet.taxonomy import Taxonomy
 
@@ -110,6 +110,11 @@ def _duplicate(what: str, doc: Document, path: tuple[str, ...], first: Document)
 
 def load(documents: Sequence[Document], defaults: Taxonomy) -> LoadedManifest:
     """Validate merged documents into a Manifest whose taxonomy is `defaults` plus its own additions."""
+    with gc_paused():
+        return _load(documents, defaults)
+
+
+def _load(documents: Sequence[Document], defaults: Taxonomy) -> LoadedManifest:
     merged, index = merge(documents)
     try:
         manifest = Manifest.model_validate(merged)

@@ -4,15 +4,17 @@ Two paths give the same data. The fast one (yaml-rs, in Rust) reads ordinary doc
 duplicate keys refused, alias replay bounded. Documents using anchors, aliases, tags, merge keys or several
 documents, and any document the fast path rejects, take the careful one: PyYAML composes a node tree (it keeps
 marks) and we turn nodes into data ourselves, refusing duplicate keys, unsupported tags and alias bombs with
-file:line:col. Locations for findings come from that node tree, composed only when a finding needs one.
+file:line:col. Locations for findings come from the same parser's events, read only when a finding needs one.
 """
 
 from __future__ import annotations
 
+import gc
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeAlias
 
 import yaml
 
@@ -27,6 +29,7 @@ try:
     _Loader: type[Any] = yaml.CSafeLoader
 except AttributeError:  # pragma: no cover - PyYAML built without libyaml
     _Loader = yaml.SafeLoader
+
 
 # Re-visiting aliased nodes beyond this many is an expansion attack, not a manifest.
 MAX_ALIAS_EXPANSION = 10_000
@@ -48,61 +51,147 @@ _PLAIN_TAGS = frozenset({_BOOL, _INT, _FLOAT, _NULL, "tag:yaml.org,2002:str", "t
 _CAREFUL = re.compile(r"(?:^|[\s\[{,:-])[&*!][^\s,\]}]|<<|^\?(?:\s|$)|^(?:---|\.\.\.)", re.M)
 
 
+# Where a node is written (0-based line and column, as YAML marks count) and what is under it: a mapping's keys,
+# each with where the key is written and its value, a sequence's items, or None for a scalar.
+Spot: TypeAlias = "tuple[int, int, Under]"
+Under: TypeAlias = "dict[str, tuple[int, int, Spot]] | list[Spot] | None"
+
+
+def _child(spot: Spot, step: str | int) -> Spot | None:
+    under = spot[2]
+    if isinstance(under, dict):
+        found = under.get(str(step))
+        return found[2] if found is not None else None
+    if isinstance(under, list) and isinstance(step, int) and 0 <= step < len(under):
+        item: Spot = under[step]
+        return item
+    return None
+
+
 @dataclass(frozen=True)
 class Document:
-    """One parsed YAML file: its data, and its node tree (composed on first use) for locating paths."""
+    """One parsed YAML file: its data, and where each of its nodes is written (read on first use) for locating
+    paths."""
 
     file: str
     data: Any
     text: str = field(default="", repr=False)
-    _root: list[yaml.Node | None] = field(default_factory=list, repr=False, compare=False)
+    _spots: list[Spot | None] = field(default_factory=list, repr=False, compare=False)
 
     @property
-    def root(self) -> yaml.Node | None:
-        if not self._root:
-            try:
-                self._root.append(_compose(self.text, self.file) if self.text else None)
-            except ManifestUnreadable:
-                self._root.append(None)
-        return self._root[0]
+    def spots(self) -> Spot | None:
+        if not self._spots:
+            self._spots.append(_spots(self.text) if self.text else None)
+        return self._spots[0]
 
     def locate(self, path: Sequence[str | int]) -> Location:
         """The deepest node on `path` that exists (a missing key points at its parent mapping)."""
-        node = self.root
+        node = self.spots
         if node is None:
             return Location(self.file, 1, 1)
-        best = node
         for step in path:
             child = _child(node, step)
             if child is None:
                 break
-            node = best = child
-        mark = best.start_mark
-        return Location(self.file, mark.line + 1, mark.column + 1)
+            node = child
+        return Location(self.file, node[0] + 1, node[1] + 1)
 
     def key_location(self, path: Sequence[str | int]) -> Location:
         """Where the key at the end of `path` is written (better than the value for duplicate keys)."""
         if not path:
             return self.locate(path)
-        parent = self.root
+        parent = self.spots
         for step in path[:-1]:
             parent = _child(parent, step) if parent is not None else None
-        if isinstance(parent, yaml.MappingNode):
-            for key_node, _ in parent.value:
-                if isinstance(key_node, yaml.ScalarNode) and key_node.value == str(path[-1]):
-                    mark = key_node.start_mark
-                    return Location(self.file, mark.line + 1, mark.column + 1)
+        keys = parent[2] if parent is not None else None
+        found = keys.get(str(path[-1])) if isinstance(keys, dict) else None
+        if found is not None:
+            return Location(self.file, found[0] + 1, found[1] + 1)
         return self.locate(path)
 
 
-def _child(node: yaml.Node | None, step: str | int) -> yaml.Node | None:
-    if isinstance(node, yaml.MappingNode):
-        for key_node, value_node in node.value:
-            if isinstance(key_node, yaml.ScalarNode) and key_node.value == str(step):
-                return value_node  # type: ignore[no-any-return]
-    elif isinstance(node, yaml.SequenceNode) and isinstance(step, int) and 0 <= step < len(node.value):
-        return node.value[step]  # type: ignore[no-any-return]
-    return None
+def _spots(text: str) -> Spot | None:
+    """Where each node of the document is written, read from libyaml's events: the marks a composed node tree
+    would carry, without the tree. A tree keeps a node and two marks per scalar, millions of objects for a large
+    manifest, and made every later garbage collection slow. None when the text does not parse.
+
+    The loop is the hot part of locating findings in a large manifest, hence its plain shape."""
+    anchors: dict[str, Spot] = {}
+    roots: list[Spot] = []
+    # The open collections, and for each mapping the key read and waiting for its value (where it is written, and
+    # its text: None for a key that is not a scalar).
+    open_: list[dict[str, tuple[int, int, Spot]] | list[Spot]] = []
+    waiting: list[tuple[int, int, str | None] | None] = []
+    loader = _Loader(text)
+    more, get = loader.check_event, loader.get_event
+    try:
+        with gc_paused():
+            while more():
+                event = get()
+                kind = type(event)
+                if kind is _END_MAP or kind is _END_SEQ:
+                    open_.pop()
+                    waiting.pop()
+                    continue
+                mark = event.start_mark
+                name: str | None = None
+                under: Under = None
+                if kind is _SCALAR:
+                    name = event.value
+                elif kind is _START_MAP:
+                    under = {}
+                elif kind is _START_SEQ:
+                    under = []
+                elif kind is not _ALIAS:
+                    continue  # stream and document starts and ends
+                if kind is _ALIAS:  # the node its anchor names, as a composed tree has it
+                    node: Spot = anchors.get(event.anchor) or (mark.line, mark.column, None)
+                else:
+                    node = (mark.line, mark.column, under)
+                    if event.anchor:
+                        anchors[event.anchor] = node
+                if not open_:
+                    roots.append(node)
+                else:
+                    parent = open_[-1]
+                    if isinstance(parent, list):
+                        parent.append(node)
+                    else:
+                        key = waiting[-1]
+                        if key is None:  # this node is the key of the next entry
+                            waiting[-1] = (mark.line, mark.column, name)
+                        else:
+                            if key[2] is not None and key[2] not in parent:  # a duplicated key: the first, as loaded
+                                parent[key[2]] = (key[0], key[1], node)
+                            waiting[-1] = None
+                if under is not None:
+                    open_.append(under)
+                    waiting.append(None)
+    except yaml.YAMLError:
+        return None
+    finally:
+        loader.dispose()
+    return roots[0] if roots else None
+
+
+_SCALAR, _ALIAS = yaml.ScalarEvent, yaml.AliasEvent
+_START_MAP, _START_SEQ = yaml.MappingStartEvent, yaml.SequenceStartEvent
+_END_MAP, _END_SEQ = yaml.MappingEndEvent, yaml.SequenceEndEvent
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """No cyclic garbage collection while a manifest's objects are built. Every object they create lives on, so a
+    collection frees nothing, yet each full one walks everything built so far: with a large manifest in memory,
+    composing one file's node tree for locating took four times as long as on its own."""
+    if not gc.isenabled():
+        yield
+        return
+    gc.disable()
+    try:
+        yield
+    finally:
+        gc.enable()
 
 
 def _needs_care(text: str) -> bool:
@@ -138,15 +227,16 @@ def parse_yaml(text: str, file: str) -> Document:
 def parse_careful(text: str, file: str) -> Document:
     root = _compose(text, file)
     if root is None:
-        return Document(file, None, text, [None])
-    return Document(file, _Builder(file).build(root, 0), text, [root])
+        return Document(file, None, text)
+    return Document(file, _Builder(file).build(root, 0), text)
 
 
 def _compose(text: str, file: str) -> yaml.Node | None:
     try:
         loader = _Loader(text)
         try:
-            root = loader.get_single_node()
+            with gc_paused():
+                root = loader.get_single_node()
         finally:
             loader.dispose()
     except yaml.MarkedYAMLError as exc:

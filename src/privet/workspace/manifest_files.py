@@ -7,7 +7,7 @@ from pathlib import Path
 
 from privet.manifest.diagnostics import Diagnostic, Location, ManifestUnreadable
 from privet.manifest.loader import LoadedManifest, load
-from privet.manifest.source import Document, parse_yaml
+from privet.manifest.source import Document, gc_paused, parse_yaml
 from privet.taxonomy.defaults import default_taxonomy
 
 MAX_FILE_BYTES = 16 * 1024 * 1024
@@ -78,7 +78,7 @@ def load_manifest(root: Path, max_bytes: int = MAX_FILE_BYTES) -> LoadedManifest
             return exc.diagnostics
 
     # Two threads: the YAML parser releases the GIL, so large manifests read about a third faster.
-    with ThreadPoolExecutor(max_workers=2) as pool:
+    with gc_paused(), ThreadPoolExecutor(max_workers=2) as pool:
         for result in pool.map(read, manifest_files(root)):
             if isinstance(result, Document):
                 documents.append(result)

@@ -9,6 +9,7 @@ from privet.law.catalogue import Catalogue, catalogue
 from privet.manifest.diagnostics import Diagnostic, Severity
 from privet.manifest.loader import LoadedManifest
 from privet.manifest.model import Manifest
+from privet.manifest.source import gc_paused
 from privet.taxonomy import Sensitivity
 
 
@@ -76,6 +77,11 @@ def builtin_rules() -> list[Rule]:
 
 
 def lint(loaded: LoadedManifest, rules: Iterable[Rule] | None = None) -> list[Diagnostic]:
+    with gc_paused():  # the rules build indexes over the whole manifest (see gc_paused)
+        return _lint(loaded, rules)
+
+
+def _lint(loaded: LoadedManifest, rules: Iterable[Rule] | None) -> list[Diagnostic]:
     ctx = LintContext(loaded.manifest)
     out: list[Diagnostic] = []
     for r in builtin_rules() if rules is None else rules:

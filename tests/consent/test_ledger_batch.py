@@ -111,3 +111,17 @@ def test_an_id_sent_again_makes_the_joint_answer_not_exact(world: World) -> None
 def test_an_unknown_subject_is_refused(world: World) -> None:
     [outcome] = world.ledger.record_many([one(choice("app_analytics", subject_id="nobody"))])
     assert isinstance(outcome, LedgerError) and "unknown subject 'nobody'" in str(outcome)
+
+
+def test_each_set_s_new_event_ids_come_from_its_own_instant(world: World) -> None:
+    import datetime as dt
+    import uuid
+
+    later = NOW + dt.timedelta(minutes=5)
+    outcomes = world.ledger.record_many([
+        one(choice("app_analytics", identifier=ANN)),
+        ChoiceSet((choice("app_analytics", identifier=BEN),), later),
+    ])  # fmt: skip
+    first, second = (uuid.UUID(recorded(o).event_ids[0]) for o in outcomes)
+    assert first.int >> 80 == int(NOW.timestamp() * 1000)  # UUIDv7: the first 48 bits are milliseconds
+    assert second.int >> 80 == int(later.timestamp() * 1000)

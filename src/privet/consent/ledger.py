@@ -171,7 +171,7 @@ class ConsentLedger:
         people.flush()
         outcomes: list[Recorded | LedgerError] = []
         events: list[ConsentEvent] = []
-        for plan in plans:
+        for given, plan in zip(sets, plans, strict=True):
             if isinstance(plan, LedgerError):
                 outcomes.append(plan)
                 continue

@@ -18,6 +18,7 @@ from sqlalchemy.dialects import mysql
 from sqlalchemy.engine import URL, Connection, Engine, make_url
 from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 
+from privet.extras import missing_extra
 from privet.fulfilment.ports import Column, ColumnType, ConnectorError, Row, Update, batched, distinct
 
 # Backends given without a driver get the one privet installs.
@@ -214,7 +215,11 @@ class SqlConnector:
             yield
         except ConnectorError:
             raise
-        except (SQLAlchemyError, ImportError, ValueError) as exc:
+        except ImportError as exc:  # an optional part's driver: the extra that installs it is the fix
+            extra = missing_extra(exc, f"system {self.name}")
+            reason = str(extra) if extra else f"{self.name}: {operation} failed: {self._reason(exc)}"
+            raise ConnectorError(reason) from exc
+        except (SQLAlchemyError, ValueError) as exc:
             raise ConnectorError(f"{self.name}: {operation} failed: {self._reason(exc)}") from exc
 
     def _reason(self, exc: BaseException) -> str:

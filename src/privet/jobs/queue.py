@@ -13,6 +13,7 @@ from pathlib import Path
 
 from huey import Huey, RedisHuey, SqliteHuey, crontab
 
+from privet.extras import require
 from privet.fulfilment.executor import FulfilmentError, StepState
 from privet.requests.model import State
 
@@ -31,6 +32,7 @@ def queue() -> Huey:
     """The queue for the workspace in PRIVET_WORKSPACE: Redis when PRIVET_REDIS_URL is set, else SQLite."""
     redis_url = os.environ.get("PRIVET_REDIS_URL")
     if redis_url:
+        require("redis", "PRIVET_REDIS_URL (the Redis job queue)")
         return RedisHuey("privet", url=redis_url)
     return SqliteHuey("privet", filename=str(workspace_root() / "jobs.db"))
 

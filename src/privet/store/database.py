@@ -15,6 +15,8 @@ from sqlalchemy import event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError
 
+from privet.extras import missing_extra
+
 MIGRATIONS = Path(__file__).parent / "migrations"
 VERSION_TABLE = "privet_alembic_version"  # not alembic_version: the database may hold the company's own tables
 SQLITE_BUSY_TIMEOUT_MS = 10_000
@@ -67,7 +69,10 @@ def open_database(url: str) -> Database:
         event.listen(engine, "connect", _sqlite_connect)
         event.listen(engine, "begin", _sqlite_begin)
     else:
-        engine = sa.create_engine(sa_url, pool_pre_ping=True)
+        try:
+            engine = sa.create_engine(sa_url, pool_pre_ping=True)
+        except ImportError as exc:  # the driver of an optional part: say which extra installs it
+            raise missing_extra(exc, f"the database {sa_url.get_backend_name()}") or exc from None
     return Database(engine)
 
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from privet.consent.ledger import ConsentLedger
 from privet.crypto import KekRing, LocalKek
+from privet.extras import MissingExtra
 from privet.manifest.loader import LoadedManifest
 from privet.manifest.model import Manifest
 from privet.policy import CompiledPolicy, compile_policy
@@ -165,9 +166,16 @@ def open_runtime(root: Path, keks: KekRing | None = None) -> Runtime:
     the KMS, with the context as its encryption context)."""
     settings = load_settings(root)
     loaded = load_manifest(settings.manifest)
-    db = open_database(settings.database_url)
+    db = _open_database(settings.database_url)
     migrate(db.engine)
     return Runtime(settings, loaded, db, keks)
+
+
+def _open_database(url: str) -> Database:
+    try:
+        return open_database(url)
+    except MissingExtra as exc:  # e.g. PostgreSQL without its driver: the settings name a part not installed
+        raise SettingsError(f"database_url: {exc}") from None
 
 
 def init_workspace(root: Path, manifest_from: Path | None = None) -> Settings:
@@ -184,7 +192,7 @@ def init_workspace(root: Path, manifest_from: Path | None = None) -> Settings:
         shutil.copytree(source, target, ignore=shutil.ignore_patterns(".*"))
     write_atomic(root / SETTINGS_FILE, settings_text())
     settings = load_settings(root)
-    db = open_database(settings.database_url)
+    db = _open_database(settings.database_url)
     try:
         migrate(db.engine)
     finally:

@@ -153,6 +153,7 @@ def test_plan_apply_and_holds_on_a_company_database(tmp_path: Path) -> None:
         "restricted": 1,
         "due_delete": 2,
         "due_anonymise": 0,
+        "anonymised": 0,
         "held": 1,
         "undecidable": 1,
     }

@@ -105,39 +105,54 @@ def engine_row(key: Any, ev: Any, rule_keys: list[str]) -> dict[str, Any]:
     }
 
 
-def check_agrees(sc: Scope, data: list[dict[str, Any]], as_of: dt.date) -> None:
+def check_agrees(sc: Scope, data: list[dict[str, Any]], as_of: dt.date, anonymised: set[int] | None = None) -> None:
+    """The engine against the reference path; `anonymised`: the records the journal names."""
     keyed = [{"id": i, **row} for i, row in enumerate(data)]
-    expected, evaluations = evaluate_rows(sc, as_of, keyed)
-    got = engine.states(sc, table(data), as_of).to_pylist()
+    journaled = {str(k) for k in anonymised or ()}
+    journal = pa.array(sorted(journaled), pa.string()) if anonymised is not None else None
+    expected, evaluations = evaluate_rows(sc, as_of, keyed, journaled=journaled)
+    got = engine.states(sc, table(data), as_of, journal=journal).to_pylist()
     keys = [r.key for r in sc.rules]
     for (key, ev), row in zip(evaluations, got, strict=True):
         assert row == engine_row(key, ev, keys), (keyed[key], ev)
-    assert engine.evaluate_table(sc, table(data), as_of) == expected
+    assert engine.evaluate_table(sc, table(data), as_of, journal=journal) == expected
     # One evaluation for the report and the picking; what is picked comes sorted by state, rule, entry and key,
     # whether the keys come in order (a linear sort) or not (the general one).
     order = [("st", "ascending"), ("dec", "ascending"), ("lim", "ascending"), ("k", "ascending")]
-    result, found = engine.assess(sc, table(data), as_of)
+    result, found = engine.assess(sc, table(data), as_of, journal=journal)
     assert result == expected
     assert found.table.equals(found.table.sort_by(order))
-    reversed_ = engine.due(sc, table(data).take(pa.array(range(len(data) - 1, -1, -1), pa.int64())), as_of)
+    backwards = table(data).take(pa.array(range(len(data) - 1, -1, -1), pa.int64()))
+    reversed_ = engine.due(sc, backwards, as_of, journal=journal)
     assert reversed_.table.equals(found.table)
+    # A journaled record is never picked to be anonymised again, and is never undecidable.
+    picked = dict(zip(found.table.column("k").to_pylist(), found.table.column("st").to_pylist(), strict=True))
+    assert not any(picked.get(int(k)) == S_ANONYMISE for k in journaled)
+    assert not any(ev.state in (RetentionState.UNDECIDABLE, RetentionState.DUE_ANONYMISE) for k, ev in evaluations
+                   if str(k) in journaled)  # fmt: skip
     wanted = {RetentionState.DUE_DELETE, RetentionState.DUE_ANONYMISE}
     assert found.count == sum(ev.state in wanted or (ev.state is RetentionState.RESTRICTED and not row.get("restricted")
                                                     and Fact.RESTRICTED in sc.facts)
                               for (_, ev), row in zip(evaluations, keyed, strict=True))  # fmt: skip
 
 
+S_ANONYMISE = list(RetentionState).index(RetentionState.DUE_ANONYMISE)
+journals = st.none() | st.sets(st.integers(0, 45))  # keys past the rows: entries of records that are gone
+
+
 @settings(max_examples=300, deadline=None)
-@given(sc=scopes(), data=rows, as_of=st.dates(dt.date(2015, 1, 1), dt.date(2040, 12, 31)))
-def test_engine_equals_the_pure_evaluation(sc: Scope, data: list[dict[str, Any]], as_of: dt.date) -> None:
-    check_agrees(sc, data, as_of)
+@given(sc=scopes(), data=rows, as_of=st.dates(dt.date(2015, 1, 1), dt.date(2040, 12, 31)), anonymised=journals)
+def test_engine_equals_the_pure_evaluation(sc: Scope, data: list[dict[str, Any]], as_of: dt.date,
+                                           anonymised: set[int] | None) -> None:  # fmt: skip
+    check_agrees(sc, data, as_of, anonymised)
 
 
 @settings(max_examples=60, deadline=None)
-@given(sc=scopes(), data=rows, as_of=st.dates(dt.date(2015, 1, 1), dt.date(2040, 12, 31)))
-def test_small_chunks_and_no_lookup_tables_agree_too(sc: Scope, data: list[dict[str, Any]], as_of: dt.date) -> None:
+@given(sc=scopes(), data=rows, as_of=st.dates(dt.date(2015, 1, 1), dt.date(2040, 12, 31)), anonymised=journals)
+def test_small_chunks_and_no_lookup_tables_agree_too(sc: Scope, data: list[dict[str, Any]], as_of: dt.date,
+                                                     anonymised: set[int] | None) -> None:  # fmt: skip
     with mock.patch.object(engine, "CHUNK", 7), mock.patch.object(engine, "LOOKUP_LIMIT", 0):
-        check_agrees(sc, data, as_of)
+        check_agrees(sc, data, as_of, anonymised)
 
 
 @settings(max_examples=200, deadline=None)
@@ -318,17 +333,23 @@ def test_followers_in_the_engine_equal_the_pure_evaluation(plan: RetentionPlan, 
               grand.collection: child_table(grandkids)}  # fmt: skip
     keyed = {k: [{"id": i, **r} for i, r in enumerate(t)] for k, t in
              ((parent.collection, parents), (child.collection, kids), (grand.collection, grandkids))}  # fmt: skip
-    expected, evaluations = evaluate_plan(plan, keyed)
-    assert engine.sweep(plan, tables) == expected
-    report, dues = engine.run(plan, lambda s: tables[s.collection], pick=True)
+    # Some records of each collection are journaled as anonymised (an entry may name a record that is gone).
+    journaled = {k: {str(i) for i in data.draw(st.sets(st.integers(0, len(t) + 2)))} for k, t in keyed.items()}
+    journal = {k: pa.array(sorted(keys), pa.string()) for k, keys in journaled.items()}
+    expected, evaluations = evaluate_plan(plan, keyed, journal=journaled)
+    assert engine.sweep(plan, tables, journal=journal) == expected
+    report, dues = engine.run(plan, lambda s: tables[s.collection], pick=True, journal=journal)
     assert report == expected
     # Row by row, through the computed states of the parent and the child (the grandchild follows no one: its
     # evaluations are final as they are).
     up = engine.Followed(tables[parent.collection].column("id").combine_chunks(),
-                         engine.compute(parent, tables[parent.collection], as_of))  # fmt: skip
+                         engine.compute(parent, tables[parent.collection], as_of,
+                                        journal=journal[parent.collection]))  # fmt: skip
     up = engine.Followed(tables[child.collection].column("id").combine_chunks(),
-                         engine.compute(child, tables[child.collection], as_of, parent=up))  # fmt: skip
-    got = engine.states(grand, tables[grand.collection], as_of, parent=up).to_pylist()
+                         engine.compute(child, tables[child.collection], as_of, parent=up,
+                                        journal=journal[child.collection]))  # fmt: skip
+    got = engine.states(grand, tables[grand.collection], as_of, parent=up,
+                        journal=journal[grand.collection]).to_pylist()  # fmt: skip
     keys = [r.key for r in grand.deciders]
     for (key, ev), row in zip(evaluations[grand.collection], got, strict=True):
         assert row == engine_row(key, ev, keys), (keyed[grand.collection][key], ev)
@@ -340,7 +361,7 @@ def test_followers_in_the_engine_equal_the_pure_evaluation(plan: RetentionPlan, 
             for (_, ev), row in zip(evaluations[sc.collection], keyed[sc.collection], strict=True)
         )  # fmt: skip
     with mock.patch.object(engine, "CHUNK", 4):
-        assert engine.sweep(plan, tables) == expected
+        assert engine.sweep(plan, tables, journal=journal) == expected
 
 
 def test_a_follower_reads_parent_keys_of_another_kind_and_an_empty_parent() -> None:

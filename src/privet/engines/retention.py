@@ -4,9 +4,11 @@ The columns reproduce `privet.retention.evaluate` exactly (a property test holds
 since 1970. A rule's dates depend only on its start day and the limitation entry of the person's jurisdiction,
 so each rule gets a lookup table per entry over the days the data span, built with calendar-month arithmetic
 (the same day, or the month's last day); a record's due date is then one gather. Jurisdictions are matched once
-per distinct value (the pure `limitation_for`), person holds are a semi-join (Arrow `is_in`). Chunks of rows
-run on worker threads (NumPy releases the GIL). States, rules and missing facts stay small integers until they
-are counted, in DuckDB, which also keeps the smallest keys of each group as examples.
+per distinct value (the pure `limitation_for`); person holds are a semi-join (Arrow `is_in`), and so is the journal
+of anonymised records (`retention.journal`): the keys privet anonymised, one Arrow array per collection, tested
+against the key column once. Chunks of rows run on worker threads (NumPy releases the GIL). States, rules and
+missing facts stay small integers until they are counted, in DuckDB, which also keeps the smallest keys of each
+group as examples.
 
 A collection that follows its parent (`privet.retention.follow`) is joined to the parent's computed states: each
 reference's row among the parent's keys by one hash lookup (Arrow `index_in`), then a gather of the parent's
@@ -36,7 +38,7 @@ from privet.fulfilment.erasure import ActionSet
 from privet.fulfilment.ports import Connector, ConnectorError
 from privet.manifest.period import Period
 from privet.retention.evaluate import jurisdiction_of
-from privet.retention.follow import Followers
+from privet.retention.follow import ENDED, Followers
 from privet.retention.plan import RetentionPlan, Scope, action_sets_for
 from privet.retention.report import RetentionReport, ScopeResult, Tally, assembled, sorted_tallies, unevaluated
 from privet.retention.rules import DATE_FACTS, EVENT_FACTS, CompiledRule, Fact, Missing, RetentionState
@@ -138,9 +140,43 @@ class _Columns:
     values: list[Any]  # the distinct jurisdictions
     held: np.ndarray
     flagged: np.ndarray
+    journaled: np.ndarray  # bool: the journal names the record (privet anonymised it)
 
 
-def _columns(scope: Scope, table: pa.Table) -> _Columns:
+def journaled(keys: pa.Array, journal: pa.Array | None) -> np.ndarray:
+    """Which records the journal names: one membership test over the key column. The journal keeps keys as text;
+    it is cast to an integer key column's type (the column is not cast), other kinds compare as text."""
+    if journal is None or not len(journal) or not len(keys):
+        return np.zeros(len(keys), bool)
+    kind = keys.type
+    if pa.types.is_dictionary(kind):
+        keys, kind = keys.cast(kind.value_type), kind.value_type
+    journal = journal.cast(pa.string())
+    values: pa.Array | None = None
+    if pa.types.is_integer(kind):
+        try:
+            values = journal.cast(kind)
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            values = None  # not all integers: compare as text
+    elif pa.types.is_string(kind) or pa.types.is_large_string(kind):
+        values = journal.cast(kind)
+    if values is None:
+        keys, values = keys.cast(pa.string()), journal
+    found = pc.is_in(keys, value_set=values).fill_null(False)
+    return np.asarray(found.to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def _settled(state: np.ndarray, missing: np.ndarray, marked: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """`retention.journal.settled` by column: journaled records due to be anonymised or undecidable are anonymised,
+    with no missing fact (an undecidable record is not dated: its entry is -9 already)."""
+    turn = marked & ((state == S[RetentionState.DUE_ANONYMISE]) | (state == S[RetentionState.UNDECIDABLE]))
+    if not turn.any():
+        return state, missing
+    return (np.where(turn, S[RetentionState.ANONYMISED], state).astype(np.int8),
+            np.where(turn, NONE, missing).astype(np.int8))  # fmt: skip
+
+
+def _columns(scope: Scope, table: pa.Table, journal: pa.Array | None = None) -> _Columns:
     absent = [c for c in scope.columns if c not in table.schema.names]
     if absent:
         raise RetentionEngineError(
@@ -167,7 +203,8 @@ def _columns(scope: Scope, table: pa.Table) -> _Columns:
         held |= _flag(_column(table, scope.facts[Fact.LEGAL_CLAIM]))
     flag = scope.facts.get(Fact.RESTRICTED)
     flagged = _flag(_column(table, flag)) if flag is not None else np.ones(n, bool)
-    return _Columns(n, days, bounds, jurisdiction, values, held, flagged)
+    marked = journaled(_column(table, scope.key_field), journal)
+    return _Columns(n, days, bounds, jurisdiction, values, held, flagged, marked)
 
 
 @dataclass
@@ -331,8 +368,9 @@ def _chunk(scope: Scope, rules: list[_Rule], cols: _Columns, as_of: int, lo: int
     person_gap = person & dated
     entry = np.where(dated & ~person_gap, entry, np.int16(-9)).astype(np.int16)
     missing = np.where(in_use, NONE, np.where(undecided, gap, np.where(person_gap, M[Missing.PERSON], NONE)))
+    state, missing = _settled(state, missing.astype(np.int8), cols.journaled[lo:hi])
     open_ = (state == S[RetentionState.RESTRICTED]) & ~cols.flagged[lo:hi]
-    return _States(state, decider, missing.astype(np.int8), entry, delete_on.astype(np.int32), open_)
+    return _States(state, decider, missing, entry, delete_on.astype(np.int32), open_)
 
 
 @dataclass(frozen=True)
@@ -356,10 +394,11 @@ def _follow_chunk(scope: Scope, parent: Followed, codes: np.ndarray, at: np.ndar
                                                           ps.open)))  # fmt: skip
     row = np.where(found, at[lo:hi], 0)
     state = np.where(found, ps.state[row], S[RetentionState.UNDECIDABLE])
-    due = (state == S[RetentionState.DUE_DELETE]) | (state == S[RetentionState.DUE_ANONYMISE])
-    state = np.where(due, np.where(cols.held[lo:hi], S[RetentionState.HELD], S[scope.due]), state).astype(np.int8)
+    ended = np.isin(state, [S[st] for st in ENDED])  # due, or anonymised already: the child's own final action
+    state = np.where(ended, np.where(cols.held[lo:hi], S[RetentionState.HELD], S[scope.due]), state).astype(np.int8)
     decider = np.where(found, codes[ps.decider[row]], np.int8(0)).astype(np.int8)
     missing = np.where(found, ps.missing[row], M[Missing.PARENT]).astype(np.int8)
+    state, missing = _settled(state, missing, cols.journaled[lo:hi])
     entry = np.where(found, ps.entry[row], np.int16(-9)).astype(np.int16)
     delete_on = np.where(found, ps.delete_on[row], np.int32(0)).astype(np.int32)
     open_ = (state == S[RetentionState.RESTRICTED]) & ~cols.flagged[lo:hi]
@@ -392,10 +431,11 @@ def positions(refs: pa.Array, keys: pa.Array) -> np.ndarray:
     return np.asarray(found.fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
 
 
-def compute(scope: Scope, table: pa.Table, as_of: dt.date, threads: int = 2,
-            parent: Followed | None = None) -> _States:  # fmt: skip
-    """Every record's state, decider, missing fact, limitation entry and due day, as NumPy columns."""
-    return _joined(_parts(scope, table, as_of, threads, lambda s, _: s, parent))
+def compute(scope: Scope, table: pa.Table, as_of: dt.date, threads: int = 2, parent: Followed | None = None,
+            journal: pa.Array | None = None) -> _States:  # fmt: skip
+    """Every record's state, decider, missing fact, limitation entry and due day, as NumPy columns (`journal`: the
+    keys, as text, of the records privet anonymised)."""
+    return _joined(_parts(scope, table, as_of, threads, lambda s, _: s, parent, journal=journal))
 
 
 def _joined(parts: Sequence[_States]) -> _States:
@@ -407,10 +447,11 @@ T = TypeVar("T")
 
 
 def _parts(scope: Scope, table: pa.Table, as_of: dt.date, threads: int, then: Callable[[_States, int], T],
-           parent: Followed | None = None, at: np.ndarray | None = None) -> list[T]:  # fmt: skip
+           parent: Followed | None = None, at: np.ndarray | None = None,
+           journal: pa.Array | None = None) -> list[T]:  # fmt: skip
     """`then` of each chunk's states and first row, chunks in order, computed on `threads` worker threads (`at`:
-    a follower's `positions` in its parent, where the caller has them)."""
-    cols = _columns(scope, table)
+    a follower's `positions` in its parent, where the caller has them; `journal`: the anonymised records' keys)."""
+    cols = _columns(scope, table, journal)
     bounds = [(lo, min(lo + CHUNK, cols.n)) for lo in range(0, cols.n, CHUNK)] or [(0, 0)]
     follows = scope.follows
     if follows is not None:
@@ -438,9 +479,10 @@ def _dates(delete_on: np.ndarray, entry: np.ndarray) -> pa.Array:
     return pa.array(delete_on.astype(np.int32), pa.int32(), mask=entry == -9).cast(pa.date32())
 
 
-def states(scope: Scope, table: pa.Table, as_of: dt.date, parent: Followed | None = None) -> pa.Table:
+def states(scope: Scope, table: pa.Table, as_of: dt.date, parent: Followed | None = None,
+           journal: pa.Array | None = None) -> pa.Table:  # fmt: skip
     """Every record's state as a table (k, st, dec, miss, lim, delete_on), for tests and inspection."""
-    s = compute(scope, table, as_of, parent=parent)
+    s = compute(scope, table, as_of, parent=parent, journal=journal)
     return pa.table({
         "k": _column(table, scope.key_field),
         "st": s.state,
@@ -452,23 +494,24 @@ def states(scope: Scope, table: pa.Table, as_of: dt.date, parent: Followed | Non
 
 
 def evaluate_table(scope: Scope, table: pa.Table, as_of: dt.date, examples: int = 3, threads: int = 2,
-                   parent: Followed | None = None) -> ScopeResult:  # fmt: skip
+                   parent: Followed | None = None, journal: pa.Array | None = None) -> ScopeResult:  # fmt: skip
     """Counts per state, deciding rule, missing fact and limitation entry, with the smallest keys as examples."""
-    parts = _parts(scope, table, as_of, threads, lambda s, _: (s.group, s.open), parent)
+    parts = _parts(scope, table, as_of, threads, lambda s, _: (s.group, s.open), parent, journal=journal)
     return _tally(scope, table, [g for g, _ in parts], [o for _, o in parts], examples)
 
 
 def assess(scope: Scope, table: pa.Table, as_of: dt.date, examples: int = 3, threads: int = 2,
-           parent: Followed | None = None) -> tuple[ScopeResult, Due]:  # fmt: skip
+           parent: Followed | None = None, journal: pa.Array | None = None) -> tuple[ScopeResult, Due]:  # fmt: skip
     """What `evaluate_table` counts and what `due` picks, from one evaluation of the records (what an apply
     reports and what it then carries out)."""
-    result, found, _ = _judge(scope, table, as_of, examples, threads, parent, pick=True)
+    result, found, _ = _judge(scope, table, as_of, examples, threads, parent, pick=True, journal=journal)
     assert found is not None
     return result, found
 
 
 def _judge(scope: Scope, table: pa.Table, as_of: dt.date, examples: int, threads: int, parent: Followed | None,
-           at: np.ndarray | None = None, *, pick: bool) -> tuple[ScopeResult, Due | None, np.ndarray]:  # fmt: skip
+           at: np.ndarray | None = None, *, pick: bool,
+           journal: pa.Array | None = None) -> tuple[ScopeResult, Due | None, np.ndarray]:  # fmt: skip
     """One evaluation of the records: the tallies, with `pick` what is due, and (given a follower's `at`) the
     parent rows its held records belong to."""
 
@@ -476,7 +519,7 @@ def _judge(scope: Scope, table: pa.Table, as_of: dt.date, examples: int, threads
         held = _held_parents(s, at[lo : lo + len(s.state)]) if at is not None else np.zeros(0, np.int64)
         return s.group, s.open, _picked(s, lo) if pick else None, held
 
-    parts = _parts(scope, table, as_of, threads, then, parent, at)
+    parts = _parts(scope, table, as_of, threads, then, parent, at, journal)
     result = _tally(scope, table, [p[0] for p in parts], [p[1] for p in parts], examples)
     found = _due(scope, table, [p[2] for p in parts if p[2] is not None]) if pick else None
     return result, found, np.concatenate([p[3] for p in parts])
@@ -543,9 +586,11 @@ class Due:
             yield sets
 
 
-def due(scope: Scope, table: pa.Table, as_of: dt.date, threads: int = 2, parent: Followed | None = None) -> Due:
-    """Due records, and restricted ones the system has a flag for and has not flagged yet."""
-    return _due(scope, table, _parts(scope, table, as_of, threads, _picked, parent))
+def due(scope: Scope, table: pa.Table, as_of: dt.date, threads: int = 2, parent: Followed | None = None,
+        journal: pa.Array | None = None) -> Due:  # fmt: skip
+    """Due records, and restricted ones the system has a flag for and has not flagged yet (never one the journal
+    says privet anonymised, unless it is due to be deleted now)."""
+    return _due(scope, table, _parts(scope, table, as_of, threads, _picked, parent, journal=journal))
 
 
 _Picked = tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]  # rows, state, decider, limitation entry
@@ -668,7 +713,8 @@ def _read_files(connector: Any, table: str, columns: Sequence[str]) -> pa.Table:
     return con.sql(f"SELECT {wanted} FROM {reader}($files)", params={"files": [str(f) for f in files]}).to_arrow_table()
 
 
-def sweep(plan: RetentionPlan, tables: Mapping[str, pa.Table], examples: int = 3) -> RetentionReport:
+def sweep(plan: RetentionPlan, tables: Mapping[str, pa.Table], examples: int = 3,
+          journal: Mapping[str, pa.Array] | None = None) -> RetentionReport:  # fmt: skip
     """The report of a plan over facts already read (collection -> table); absent collections are reported."""
 
     def read(scope: Scope) -> pa.Table:
@@ -676,7 +722,7 @@ def sweep(plan: RetentionPlan, tables: Mapping[str, pa.Table], examples: int = 3
             raise ConnectorError("not read")
         return tables[scope.collection]
 
-    return run(plan, read, examples=examples)[0]
+    return run(plan, read, examples=examples, journal=journal)[0]
 
 
 @dataclass
@@ -696,9 +742,11 @@ class _Waiting:
 
 
 def run(plan: RetentionPlan, read: Callable[[Scope], pa.Table], *, examples: int = 3, pick: bool = False,
-        threads: int = 2) -> tuple[RetentionReport, dict[str, Due]]:  # fmt: skip
+        threads: int = 2,
+        journal: Mapping[str, pa.Array] | None = None) -> tuple[RetentionReport, dict[str, Due]]:  # fmt: skip
     """The report of a plan, and with `pick` what is due per collection, reading each collection once with `read`
-    (a ConnectorError or RetentionEngineError it raises is that collection's error).
+    (a ConnectorError or RetentionEngineError it raises is that collection's error). `journal` holds the keys, as
+    text, of the records privet anonymised, per collection (`retention.journal`).
 
     Parents are evaluated before the collections following them, which join their references to the parent's
     states. A parent's tally and picks wait until every follower is judged: a due record that a held follower
@@ -707,6 +755,7 @@ def run(plan: RetentionPlan, read: Callable[[Scope], pa.Table], *, examples: int
     shown = {s.collection for s in plan.scopes}
     results: dict[str, ScopeResult] = {}
     dues: dict[str, Due] = {}
+    marks = journal or {}
 
     def finish(scope: Scope, w: _Waiting, held: list[np.ndarray]) -> None:
         for rows in held:
@@ -729,11 +778,11 @@ def run(plan: RetentionPlan, read: Callable[[Scope], pa.Table], *, examples: int
             up = waiting.parent if waiting is not None else None
             at = positions(_column(table, scope.follows.field), up.keys) if scope.follows and up else None
             if followers.followed(key):  # its states now, its tally once its followers are judged
-                states = _joined(_parts(scope, table, plan.as_of, threads, lambda s, _: s, up, at))
+                states = _joined(_parts(scope, table, plan.as_of, threads, lambda s, _: s, up, at, marks.get(key)))
                 followers.judged(scope, _Waiting(scope, table, states, at))
                 continue
             results[key], found, held = _judge(scope, table, plan.as_of, examples, threads, up, at,
-                                               pick=pick and key in shown)  # fmt: skip
+                                               pick=pick and key in shown, journal=marks.get(key))  # fmt: skip
         except (ConnectorError, RetentionEngineError) as exc:
             results[key], found, held = ScopeResult(key, error=str(exc)), None, None
         if found is not None:

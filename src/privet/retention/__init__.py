@@ -2,6 +2,7 @@
 
 from privet.retention.evaluate import Evaluation, Record, RuleOutcome, evaluate, evaluate_rule, final_state
 from privet.retention.follow import Follows, inherit
+from privet.retention.journal import Anonymised, Journaled, JournalKeys, settled
 from privet.retention.plan import (
     FactsError,
     RetentionPlan,
@@ -26,6 +27,7 @@ from privet.retention.rules import (
 )
 
 __all__ = [
+    "Anonymised",
     "CompiledRule",
     "Evaluation",
     "Fact",
@@ -33,6 +35,8 @@ __all__ = [
     "Follows",
     "Hold",
     "HoldScope",
+    "JournalKeys",
+    "Journaled",
     "Limitation",
     "Missing",
     "Record",
@@ -56,4 +60,5 @@ __all__ = [
     "legal_holds_for",
     "parse_facts",
     "plan_retention",
+    "settled",
 ]

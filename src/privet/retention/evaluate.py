@@ -123,6 +123,8 @@ class Evaluation:
         rule = f"{self.rule.title} ({self.rule.key}{', ' + self.rule.cite if self.rule.cite else ''})"
         if self.missing is not None:
             return f"undecidable under {rule}: {describe_missing(self.missing, self.rule)}; nothing is deleted"
+        if self.state is RetentionState.ANONYMISED:
+            return f"anonymised by privet under {rule} (its journal says when); it is not anonymised again"
         if self.state is RetentionState.ACTIVE and self.delete_on is None:
             return f"in use under {rule}: {self.rule.trigger_text()} has not happened"
         dates = f"restricted from {self.restrict_from}, " if self.restrict_from else ""

@@ -6,12 +6,13 @@ references by that collection's primary key, when the parent decides (maps a tri
 child record takes the outcome of the parent record it names, the same state, deciding rule, limitation entry and
 dates. Facts the child maps itself win: a child that maps a trigger keeps its own clock.
 
-What stays the child's own: its final action (a due parent makes a child due to be deleted or anonymised as the
-child's rules say), the holds covering its system, categories or collection, person holds where it maps a person,
-and open claims where it maps them. A record whose reference is empty or names no parent record is undecidable
-(`Missing.PARENT`), never deleted. And a due parent record that a held child record belongs to is held too:
-deleting it would orphan the held record (or fail on a foreign key). Chains follow to the first collection that
-decides; a loop of collections that all follow each other decides nothing, and the plan says so.
+What stays the child's own: its final action (a due parent, or one privet has anonymised, makes a child due to be
+deleted or anonymised as the child's rules say), the holds covering its system, categories or collection, person
+holds where it maps a person, and open claims where it maps them. A record whose reference is empty or names no
+parent record is undecidable (`Missing.PARENT`), never deleted. And a due parent record that a held child record
+belongs to is held too: deleting it would orphan the held record (or fail on a foreign key). Chains follow to the
+first collection that decides; a loop of collections that all follow each other decides nothing, and the plan says
+so.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ if TYPE_CHECKING:
     from privet.retention.plan import Scope
 
 DUE = frozenset({RetentionState.DUE_DELETE, RetentionState.DUE_ANONYMISE})
+# A parent record whose period has ended: due, or anonymised already (`retention.journal`); its followers are due.
+ENDED = DUE | {RetentionState.ANONYMISED}
 V = TypeVar("V")
 H = TypeVar("H")
 
@@ -217,7 +220,7 @@ def inherit(
     if parent is None:
         return Evaluation(RetentionState.UNDECIDABLE, first, missing=Missing.PARENT, holds=holds)
     every = tuple(dict.fromkeys((*parent.holds, *holds)))
-    if parent.state in DUE:
+    if parent.state in ENDED:
         state = RetentionState.HELD if holds or claim else due
         return dataclasses.replace(parent, state=state, holds=every, claim=claim)
     return dataclasses.replace(parent, holds=every, claim=parent.claim or claim)

@@ -8,12 +8,13 @@ before the collections following them); the bulk engines produce the same tallie
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from privet.retention.evaluate import Evaluation, describe_missing, evaluate, truthy
 from privet.retention.follow import Followers, inherit, keep
+from privet.retention.journal import Journaled, JournalKeys, settled
 from privet.retention.plan import RetentionPlan, Scope
 from privet.retention.rules import Fact, Missing, RetentionState
 
@@ -58,6 +59,8 @@ class RetentionReport:
     # Collections of the plan's context (other systems) that could not be evaluated: a held record of theirs could
     # not hold the parent record it names.
     context: tuple[ScopeResult, ...] = ()
+    # What the journal of anonymised records holds for the plan's collections, per collection and rule.
+    anonymised: tuple[Journaled, ...] = ()
 
     def result(self, collection: str) -> ScopeResult | None:
         return next((r for r in self.results if r.collection == collection), None)
@@ -98,6 +101,7 @@ class RetentionReport:
             "errors": {r.collection: r.error for r in self.results if r.error},
             "context_errors": {r.collection: r.error for r in self.context},
             "to_restrict": {r.collection: r.to_restrict for r in self.results if r.to_restrict},
+            "anonymised": [j.as_json() for j in self.anonymised],
             "holds": [str(h) for h in self.plan.holds],
             "ungoverned": list(self.plan.ungoverned),
             "skipped": dict(self.plan.skipped),
@@ -129,26 +133,28 @@ def evaluate_rows(
     rows: Iterable[Mapping[str, Any]],
     examples: int = 3,
     parents: Mapping[Any, Evaluation] | None = None,
+    journaled: Collection[str] = (),
 ) -> tuple[ScopeResult, list[tuple[Any, Evaluation]]]:
     """The reference path, one row at a time: the tallies and every row's evaluation (for tests and small data).
 
     A scope that follows a parent needs `parents`: the parent's evaluations by its key (`evaluate_plan` passes them).
+    `journaled` are the keys (as text) of the records privet has anonymised (`retention.journal`).
     """
-    evaluated = _evaluated(scope, as_of, rows, parents)
+    evaluated = _evaluated(scope, as_of, rows, parents, journaled)
     return _tallied(scope, evaluated, examples), [(k, ev) for k, ev, _ in evaluated]
 
 
 Evaluated = list[tuple[Any, Evaluation, Mapping[str, Any]]]  # key, evaluation, row
 
 
-def _evaluated(
-    scope: Scope, as_of: dt.date, rows: Iterable[Mapping[str, Any]], parents: Mapping[Any, Evaluation] | None
-) -> Evaluated:
+def _evaluated(scope: Scope, as_of: dt.date, rows: Iterable[Mapping[str, Any]],
+               parents: Mapping[Any, Evaluation] | None, journaled: Collection[str] = ()) -> Evaluated:  # fmt: skip
     follows = scope.follows
     if follows is not None and parents is None:
         raise ValueError(f"{scope.collection} follows {follows.parent}: pass the parent's evaluations by key")
     claims = Fact.LEGAL_CLAIM in scope.facts and any(r.claims_extend for r in scope.rules)
     by_ref = {reference(k): ev for k, ev in parents.items()} if parents is not None else {}
+    anonymised = journaled if isinstance(journaled, set | frozenset) else frozenset(journaled)
     out = []
     for row in rows:
         if follows is not None and parents is not None:
@@ -159,7 +165,10 @@ def _evaluated(
         else:
             ev = evaluate(scope.rules, scope.record(row), as_of, due=scope.due, holds=scope.holds_of(row),
                           person_unknown=scope.person_unknown)  # fmt: skip
-        out.append((row[scope.key_field], ev, row))
+        key = row[scope.key_field]
+        if anonymised and key is not None and reference(key) in anonymised:
+            ev = settled(ev)
+        out.append((key, ev, row))
     return out
 
 
@@ -190,10 +199,14 @@ class _Judged:
 
 
 def evaluate_plan(
-    plan: RetentionPlan, rows: Mapping[str, Iterable[Mapping[str, Any]]], examples: int = 3
+    plan: RetentionPlan,
+    rows: Mapping[str, Iterable[Mapping[str, Any]]],
+    examples: int = 3,
+    journal: JournalKeys | None = None,
 ) -> tuple[RetentionReport, dict[str, list[tuple[Any, Evaluation]]]]:
     """The reference path over a whole plan: each collection's rows (collection -> rows) and every record's final
     evaluation. A collection without rows is reported "not read", and so are the collections following it.
+    `journal` holds the keys of the records privet has anonymised, per collection (`retention.journal`).
 
     Parents are evaluated before the collections following them, which inherit those evaluations; a parent's
     records are final once every follower is: a due record that a held follower record belongs to is held too."""
@@ -230,7 +243,7 @@ def evaluate_plan(
                 followers.release(parent, None)
             continue
         parents = {k: up.evaluated[i][1] for k, i in up.first.items()} if up is not None else None
-        evaluated = _evaluated(scope, plan.as_of, rows[key], parents)
+        evaluated = _evaluated(scope, plan.as_of, rows[key], parents, (journal or {}).get(key, ()))
         first: dict[Any, int] = {}
         if followers.followed(key):
             for i, (k, _, _) in enumerate(evaluated):
@@ -256,6 +269,7 @@ def report_lines(report: RetentionReport, header: str) -> list[str]:
         lines.append(line + (f"  ({why})" if why else ""))
     totals = {k: v for k, v in report.totals().items() if v}
     lines.append("Totals: " + (", ".join(f"{k} {v:,}" for k, v in totals.items()) or "no records read"))
+    lines += [f"  {j.text()}" for j in report.anonymised]
     for r in report.results:
         if r.error:
             lines.append(f"  not swept: {r.collection}: {r.error}")

@@ -44,6 +44,7 @@ class RetentionState(StrEnum):
     RESTRICTED = "restricted"  # within the limitation period plus grace: storage and security only
     DUE_DELETE = "due_delete"
     DUE_ANONYMISE = "due_anonymise"
+    ANONYMISED = "anonymised"  # anonymised by privet (its journal says so): never due to be anonymised again
     HELD = "held"  # due, but a legal hold or an open legal claim keeps it
     UNDECIDABLE = "undecidable"  # a fact the rule needs is missing: never deleted
 

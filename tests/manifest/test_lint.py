@@ -23,6 +23,31 @@ def codes(folder: Path) -> list[str]:
     return sorted(d.code for d in lint(load_manifest(folder)))
 
 
+def located(folder: Path) -> list[tuple[str, str, str]]:
+    """Each finding as (code, the text of the line it points at, message)."""
+    out = []
+    for d in lint(load_manifest(folder)):
+        assert d.location is not None, d.render()
+        line = (folder / Path(d.location.file).name).read_text().splitlines()[d.location.line - 1]
+        out.append((d.code, line.strip(), d.message))
+    return out
+
+
+def edit_recipient(key: str, **changes: Any) -> Callable[[dict[str, Any]], None]:
+    def edit(data: dict[str, Any]) -> None:
+        data["recipients"][key].update(changes)
+
+    return edit
+
+
+def both(*edits: Callable[[dict[str, Any]], None]) -> Callable[[dict[str, Any]], None]:
+    def edit(data: dict[str, Any]) -> None:
+        for e in edits:
+            e(data)
+
+    return edit
+
+
 def test_the_minimal_manifest_is_clean(make_manifest: MakeManifest) -> None:
     assert findings(make_manifest()) == []
 
@@ -45,6 +70,9 @@ def test_unknown_category_suggests_the_nearest(make_manifest: MakeManifest) -> N
     (msg,) = findings(folder)
     assert "processing.yml:" in msg
     assert "R001 unknown data category user.contact.emial; did you mean user.contact.email?" in msg
+    assert msg.endswith(
+        "(use a key of the default taxonomy (privet taxonomy categories) or define it under data_categories:)"
+    )
 
 
 @pytest.mark.parametrize(
@@ -88,16 +116,62 @@ def test_L002_consent_basis_needs_a_consent_key(make_manifest: MakeManifest) -> 
     assert codes(make_manifest(edit_activity("newsletter", bases=[{"basis": "consent"}], consent="newsletter"))) == []
 
 
+GENETIC = "user.health_and_medical.genetic"  # a leaf: special under GDPR Art. 9 and sensitive under US law
+TARGETED = "marketing.advertising.third_party.targeted"  # tagged sharing and targeted advertising
+
+
 def test_L003_sensitive_data_never_for_targeted_ads(make_manifest: MakeManifest) -> None:
-    folder = make_manifest(
-        edit_activity(
-            "newsletter",
-            categories=["user.health_and_medical"],
-            purposes=["marketing.advertising.third_party.targeted"],
-            special_condition="explicit_consent",
+    sensitive = edit_activity("newsletter", categories=[GENETIC], special_condition="explicit_consent")
+    folder = make_manifest(both(sensitive, edit_activity("newsletter", purposes=[TARGETED])))
+    assert located(folder) == [
+        (
+            "L003",
+            f"- {GENETIC}",
+            f"activity newsletter uses sensitive {GENETIC} for sharing, targeted_advertising",
         )
+    ]
+    # The same data for the newsletter's own purpose, sent to a processor, is fine.
+    assert located(make_manifest(sensitive)) == []
+
+
+def test_L003_sensitive_data_never_goes_to_a_recipient_that_buys_it(make_manifest: MakeManifest) -> None:
+    sensitive = edit_activity("newsletter", categories=[GENETIC], special_condition="explicit_consent")
+    folder = make_manifest(both(sensitive, edit_recipient("mailer", sale=True)))
+    assert located(folder) == [
+        ("L003", f"- {GENETIC}", f"activity newsletter uses sensitive {GENETIC} for recipient mailer (sale/sharing)")
+    ]
+    assert located(make_manifest(both(sensitive, edit_recipient("mailer", sale=False, sharing=False)))) == []
+
+
+def test_L003_a_parent_key_brings_in_the_sensitive_categories_below_it(make_manifest: MakeManifest) -> None:
+    folder = make_manifest(
+        edit_activity("newsletter", categories=["user"], purposes=[TARGETED], special_condition="explicit_consent")
     )
-    assert "L003" in codes(folder)
+    (l003,) = [f for f in located(folder) if f[0] == "L003"]
+    assert l003[1] == "- user"
+    assert l003[2].startswith("activity newsletter uses sensitive user (covering user.")
+    assert l003[2].endswith(" more) for sharing, targeted_advertising")
+    # A parent with no sensitive category below it is not sensitive.
+    assert located(make_manifest(edit_activity("newsletter", categories=["user.contact"], purposes=[TARGETED]))) == []
+
+
+def test_L003_all_categories_brings_in_every_sensitive_category_collected(make_manifest: MakeManifest) -> None:
+    accounts = edit_activity(
+        "accounts", categories=["user.contact.email", GENETIC], special_condition="explicit_consent"
+    )
+    everything = edit_activity(
+        "newsletter", categories=[], all_categories=True, special_condition="explicit_consent", purposes=[TARGETED]
+    )
+    folder = make_manifest(both(accounts, everything))
+    assert located(folder) == [
+        (
+            "L003",
+            "all_categories: true",
+            f"activity newsletter uses sensitive all_categories (covering {GENETIC}) for sharing, targeted_advertising",
+        )
+    ]
+    # Nothing sensitive collected anywhere: "all of the above" is not sensitive either.
+    assert located(make_manifest(everything)) == []
 
 
 def test_L004_special_categories_need_an_art9_condition(make_manifest: MakeManifest) -> None:
@@ -107,6 +181,33 @@ def test_L004_special_categories_need_an_art9_condition(make_manifest: MakeManif
         edit_activity("accounts", categories=["user.health_and_medical"], special_condition="explicit_consent")
     )
     assert codes(fixed) == []
+
+
+def test_L004_a_parent_key_or_all_categories_brings_in_special_categories(make_manifest: MakeManifest) -> None:
+    # user.childrens is not itself special, but the baby's weight, growth and vital signs below it are.
+    folder = make_manifest(edit_activity("accounts", categories=["user.childrens"]))
+    assert located(folder) == [
+        (
+            "L004",
+            "- user.childrens",
+            "activity accounts processes special categories (user.childrens (covering user.childrens.baby.growth, "
+            "user.childrens.baby.vital_signs, user.childrens.baby.weight)) in eu without an Art. 9(2) condition",
+        )
+    ]
+    everything = both(
+        edit_activity("newsletter", categories=[GENETIC], special_condition="explicit_consent"),
+        edit_activity("accounts", categories=[], all_categories=True),
+    )
+    assert located(make_manifest(everything)) == [
+        (
+            "L004",
+            "all_categories: true",
+            f"activity accounts processes special categories (all_categories (covering {GENETIC})) in eu "
+            "without an Art. 9(2) condition",
+        )
+    ]
+    fixed = both(everything, edit_activity("accounts", special_condition="legal_claims"))
+    assert located(make_manifest(fixed)) == []
 
 
 def test_L005_transfer_without_adequacy_needs_a_safeguard(make_manifest: MakeManifest) -> None:
@@ -135,6 +236,8 @@ def test_L006_collected_categories_are_used(make_manifest: MakeManifest) -> None
     folder = make_manifest(family)
     assert codes(folder) == ["L006"]
     assert "user.name is collected by scales but no activity uses it" in findings(folder)[0]
+    used = both(family, edit_activity("accounts", categories=["user.contact.email", "user.name"]))
+    assert codes(make_manifest(used)) == []
 
 
 def test_L007_recipients_are_disclosed(make_manifest: MakeManifest) -> None:
@@ -143,6 +246,8 @@ def test_L007_recipients_are_disclosed(make_manifest: MakeManifest) -> None:
         data["activities"]["newsletter"]["recipients"] = []
 
     assert codes(make_manifest(undisclosed)) == ["L007"]
+    disclosed = both(undisclosed, edit_activity("accounts", recipients=["mailer"]))
+    assert codes(make_manifest(disclosed)) == []
 
 
 def test_L008_every_activity_has_retention(make_manifest: MakeManifest) -> None:
@@ -150,6 +255,13 @@ def test_L008_every_activity_has_retention(make_manifest: MakeManifest) -> None:
         del data["activities"]["accounts"]["retention"]
 
     assert codes(make_manifest(no_retention)) == ["L008"]
+
+    def own_rule(data: dict[str, Any]) -> None:
+        no_retention(data)
+        data["retention"]["order_records"] = {"triggers": ["relationship_end"], "after_trigger": "P6Y"}
+        data["activities"]["accounts"]["retention"] = "order_records"
+
+    assert codes(make_manifest(own_rule)) == []
 
 
 def test_L009_reference_cycle_unless_ordered(make_manifest: MakeManifest) -> None:
@@ -175,18 +287,49 @@ def test_L010_unused_consent_is_a_warning(make_manifest: MakeManifest) -> None:
 
     (diag,) = lint(load_manifest(make_manifest(spare)))
     assert (diag.code, diag.severity) == ("L010", Severity.WARNING)
+    assert codes(make_manifest(both(spare, edit_activity("accounts", consent="spare")))) == []
 
 
 def test_L011_basis_purposes_belong_to_the_activity(make_manifest: MakeManifest) -> None:
-    folder = make_manifest(edit_activity("accounts", bases=[{"basis": "contract", "purposes": ["analytics"]}]))
-    assert "L011" in codes(folder)
+    both_purposes = [{"basis": "contract", "purposes": ["essential.service", "analytics"]}]
+    folder = make_manifest(edit_activity("accounts", bases=both_purposes))
+    assert located(folder) == [
+        ("L011", "- analytics", "basis contract of accounts names purpose analytics, which the activity does not list")
+    ]
+    fixed = edit_activity("accounts", purposes=["essential.service", "analytics"], bases=both_purposes)
+    assert located(make_manifest(fixed)) == []
 
 
 def test_L012_children_data_never_for_targeted_ads(make_manifest: MakeManifest) -> None:
+    folder = make_manifest(edit_activity("newsletter", subjects=["child"], purposes=[TARGETED]))
+    assert located(folder) == [
+        ("L012", f"- {TARGETED}", "activity newsletter processes children's data (child) for sale or targeted ads")
+    ]
+    assert located(make_manifest(edit_activity("newsletter", subjects=["child"]))) == []
+
+
+def test_L012_children_data_never_goes_to_a_recipient_that_buys_it(make_manifest: MakeManifest) -> None:
     folder = make_manifest(
-        edit_activity("newsletter", subjects=["child"], purposes=["marketing.advertising.third_party.targeted"])
+        both(edit_activity("newsletter", subjects=["child"]), edit_recipient("mailer", sharing=True))
     )
-    assert "L012" in codes(folder)
+    assert located(folder) == [
+        (
+            "L012",
+            "- mailer",
+            "activity newsletter processes children's data (child) for recipient mailer (sale/sharing)",
+        )
+    ]
+
+
+def test_L012_a_parent_key_brings_in_children_data(make_manifest: MakeManifest) -> None:
+    folder = make_manifest(
+        edit_activity(
+            "newsletter", categories=["user.childrens.baby"], purposes=[TARGETED], special_condition="explicit_consent"
+        )
+    )
+    (l012,) = [f for f in located(folder) if f[0] == "L012"]
+    assert l012[2].startswith("activity newsletter processes children's data (user.childrens.baby (covering ")
+    assert codes(folder) == ["L003", "L012"]
 
 
 def test_L001_a_basis_limited_to_some_categories_covers_only_those(make_manifest: MakeManifest) -> None:

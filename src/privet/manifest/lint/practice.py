@@ -19,6 +19,44 @@ def _covers(granted: str, category: str) -> bool:
     return category == granted or category.startswith(granted + ".")
 
 
+def _covered_by(pool: frozenset[str]) -> dict[str, list[str]]:
+    """For every key that is in `pool` or an ancestor of one, the pool keys it covers (built once per rule)."""
+    out: dict[str, list[str]] = {}
+    for key in sorted(pool):
+        parts = key.split(".")
+        for n in range(1, len(parts) + 1):
+            out.setdefault(".".join(parts[:n]), []).append(key)
+    return out
+
+
+def _reaching(
+    ctx: LintContext, act: Activity, covered: dict[str, list[str]]
+) -> tuple[tuple[str | int, ...], list[str]]:
+    """Where an activity takes in the keys of a pool (given as `_covered_by(pool)`), and how, in words.
+
+    A listed key brings in the pool keys it covers (`user` covers user.biometric and the rest); `all_categories`
+    brings in every pool key that what the manifest collects covers. The path points at the categories when they
+    contribute, else at all_categories.
+    """
+    said = [_covering(c, covered[c]) for c in act.categories if c in covered]
+    path: tuple[str | int, ...] = ("activities", act.key, "categories")
+    if act.all_categories:
+        collected = sorted({s for c in ctx.manifest.collected_categories for s in covered.get(c, ())})
+        if collected:
+            said.append(_covering("all_categories", collected))
+            if len(said) == 1:
+                path = ("activities", act.key, "all_categories")
+    return path, said
+
+
+def _covering(listed: str, keys: list[str]) -> str:
+    below = [k for k in keys if k != listed]
+    if not below:
+        return listed
+    named = ", ".join(below[:3]) + (f" and {len(below) - 3} more" if len(below) > 3 else "")
+    return f"{listed} (covering {named})"
+
+
 @rule(
     "L001",
     "purpose-and-basis",
@@ -79,21 +117,19 @@ def consent_key(ctx: LintContext) -> Iterator[Finding]:
 def sensitive_no_sale(ctx: LintContext) -> Iterator[Finding]:
     m = ctx.manifest
     tax = m.taxonomy
-    any_sensitive = ctx.sensitive()
+    any_sensitive = _covered_by(ctx.sensitive())
     for key, act in m.activities.items():
-        sensitive = [c for c in act.categories if c in any_sensitive]
-        if not sensitive:
-            continue
         tags = {t for p in act.purposes if p in tax.purposes for t in tax.purposes[p].tags}
         bad_purposes = sorted(t.value for t in tags & _SALE_TAGS)
-        bad_recipients = [
-            r for r in act.recipients if r in m.recipients and (m.recipients[r].sale or m.recipients[r].sharing)
-        ]
-        if bad_purposes or bad_recipients:
+        bad_recipients = _sale_recipients(ctx, act)
+        if not (bad_purposes or bad_recipients):
+            continue
+        path, sensitive = _reaching(ctx, act, any_sensitive)
+        if sensitive:
             what = ", ".join(bad_purposes + [f"recipient {r} (sale/sharing)" for r in bad_recipients])
             yield Finding(
-                ("activities", key, "categories"),
-                f"activity {key} uses sensitive {', '.join(sensitive)} for {what}",
+                path,
+                f"activity {key} uses sensitive {'; '.join(sensitive)} for {what}",
                 "move the sensitive categories to an activity that neither sells, shares nor targets ads",
             )
 
@@ -102,10 +138,12 @@ def sensitive_no_sale(ctx: LintContext) -> Iterator[Finding]:
     "L004", "art9-condition", "Special categories (GDPR Art. 9) need an Art. 9(2) condition besides the Art. 6 basis."
 )
 def art9_condition(ctx: LintContext) -> Iterator[Finding]:
-    art9 = ctx.sensitive(Sensitivity.GDPR_ART9)
+    art9 = _covered_by(ctx.sensitive(Sensitivity.GDPR_ART9))
     for key, act in ctx.manifest.activities.items():
-        special = [c for c in act.categories if c in art9]
-        if not special or act.special_condition:
+        if act.special_condition:
+            continue
+        path, special = _reaching(ctx, act, art9)
+        if not special:
             continue
         gdpr = [
             j
@@ -114,8 +152,8 @@ def art9_condition(ctx: LintContext) -> Iterator[Finding]:
         ]
         if gdpr:
             yield Finding(
-                ("activities", key, "categories"),
-                f"activity {key} processes special categories ({', '.join(special)}) in {', '.join(gdpr)} "
+                path,
+                f"activity {key} processes special categories ({'; '.join(special)}) in {', '.join(gdpr)} "
                 "without an Art. 9(2) condition",
                 "add special_condition: explicit_consent (or another Art. 9(2) condition)",
             )
@@ -332,20 +370,28 @@ def basis_purposes(ctx: LintContext) -> Iterator[Finding]:
 def minors_no_sale(ctx: LintContext) -> Iterator[Finding]:
     m = ctx.manifest
     tax = m.taxonomy
-    child = ctx.sensitive(Sensitivity.CHILD)
+    child = _covered_by(ctx.sensitive(Sensitivity.CHILD))
     minor_subjects = {k for k, s in tax.subjects.items() if s.minor}
     for key, act in m.activities.items():
-        minors = [s for s in act.subjects if s in minor_subjects]
-        child_data = [c for c in act.categories if c in child]
-        if not (minors or child_data):
-            continue
         tags = {t for p in act.purposes if p in tax.purposes for t in tax.purposes[p].tags}
-        if tags & _SALE_TAGS:
+        buyers = _sale_recipients(ctx, act)
+        if not (tags & _SALE_TAGS or buyers):
+            continue
+        minors = [s for s in act.subjects if s in minor_subjects]
+        _, child_data = _reaching(ctx, act, child)
+        if minors or child_data:
+            how = "sale or targeted ads" if tags & _SALE_TAGS else f"recipient {', '.join(buyers)} (sale/sharing)"
             yield Finding(
-                ("activities", key, "purposes"),
-                f"activity {key} processes children's data ({', '.join(minors + child_data)}) for sale or targeted ads",
+                ("activities", key, "purposes" if tags & _SALE_TAGS else "recipients"),
+                f"activity {key} processes children's data ({'; '.join(minors + child_data)}) for {how}",
                 "children's data belongs in activities that neither sell nor target ads",
             )
+
+
+def _sale_recipients(ctx: LintContext, act: Activity) -> list[str]:
+    """The activity's recipients to which disclosing is a sale or sharing."""
+    recipients = ctx.manifest.recipients
+    return [r for r in act.recipients if r in recipients and (recipients[r].sale or recipients[r].sharing)]
 
 
 @rule("L013", "fact-columns", "A retention fact must name a column the collection declares, so it is read and checked.")

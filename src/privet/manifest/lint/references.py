@@ -218,10 +218,18 @@ def _activities_clean(ctx: LintContext, spaces: dict[str, set[str]]) -> bool:
     return all(names <= spaces[space] for names, space in singles)
 
 
+# Taxonomy namespaces: (`privet taxonomy` section that lists the defaults, manifest section that adds to them).
+_TAXONOMY_SECTIONS = {
+    "category": ("categories", "data_categories"),
+    "purpose": ("purposes", "purposes"),
+    "subject": ("subjects", "subjects"),
+}
+
+
 def _hint(space: str) -> str:
-    if space in ("category", "purpose", "subject"):
-        section = "data_categories" if space == "category" else f"{space}s"
-        return f"use a key of the default taxonomy (privet taxonomy {space}s) or define it under {section}:"
+    if space in _TAXONOMY_SECTIONS:
+        listing, section = _TAXONOMY_SECTIONS[space]
+        return f"use a key of the default taxonomy (privet taxonomy {listing}) or define it under {section}:"
     if space == "jurisdiction":
         return "jurisdictions are keys such as eu, uk, ch, us-ca, or the groups gdpr_like and us_states"
     return "define it in the manifest, or fix the spelling"

@@ -9,8 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from pydantic import BaseModel
 
-from privet.manifest.model import Manifest
+from privet.manifest.model import KEYED_SECTIONS, Manifest
 from privet.reports.notice import notice_document, render_notice
 from privet.reports.templating import Para, md_escape
 from privet.workspace.manifest_files import load_manifest
@@ -335,3 +336,92 @@ def test_unknown_format_is_refused(minimal: Manifest) -> None:
 )
 def test_markdown_escaping(text: str, expected: str) -> None:
     assert str(md_escape(text)) == expected
+
+
+# --- editors' notes and manifest keys stay out of the notice --------------------------------------------------------
+
+
+class _Words(HTMLParser):
+    """The text a reader sees: character data only, no attributes (data-source carries keys on purpose)."""
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+
+    def handle_data(self, data: str) -> None:
+        self.parts.append(data)
+
+
+def reader_text(html: str) -> str:
+    words = _Words()
+    words.feed(html)
+    return " ".join(" ".join(words.parts).split())
+
+
+def notes_of(value: Any) -> list[str]:
+    """Every non-empty `note` anywhere in a manifest."""
+    if isinstance(value, BaseModel):
+        own = [value.note] if getattr(value, "note", "") else []
+        return own + [n for name in type(value).model_fields for n in notes_of(getattr(value, name))]
+    if isinstance(value, dict):
+        return [n for v in value.values() for n in notes_of(v)]
+    if isinstance(value, (tuple, list)):
+        return [n for v in value for n in notes_of(v)]
+    return []
+
+
+NOTE = "EDITORS-ONLY the scrape lost this"
+
+
+def test_notes_are_never_rendered(make_manifest: MakeManifest) -> None:
+    def annotate(data: dict[str, Any]) -> None:
+        news = data["activities"]["newsletter"]
+        news["note"] = f"{NOTE} (activity)"
+        news["bases"][0]["note"] = f"{NOTE} (basis)"
+        data["recipients"]["mailer"]["note"] = f"{NOTE} (recipient)"
+        data["retention"]["relationship"]["note"] = f"{NOTE} (retention)"
+        data["retention"]["relationship"]["limitation_periods"][0]["note"] = f"{NOTE} (period)"
+        data["systems"]["shop"]["note"] = f"{NOTE} (system)"
+        data["minors"] = {"no_sale_under": 16, "note": f"{NOTE} (minors)", "inferred": True}
+        data["automated_decisions"] = {"performed": False, "note": f"{NOTE} (automated)"}
+
+    m = load_manifest(make_manifest(annotate)).manifest
+    assert len(notes_of(m)) == 8  # the notes were read, so their absence below means something
+    for fmt in ("html", "md"):
+        assert "EDITORS-ONLY" not in render_notice(m, fmt)  # type: ignore[arg-type]
+    # What the notes annotate is still there, and inferred is still marked.
+    html = render_notice(m, "html")
+    assert "people we know to be under 16" in reader_text(html)
+    assert '<section id="minors" aria-labelledby="minors-h" data-source="minors" class="inferred"' in html
+
+
+def test_the_anker_notice_shows_no_note_and_no_manifest_key() -> None:
+    m = load_manifest(ANKER).manifest
+    notes = notes_of(m)
+    assert len(notes) >= 10
+    text = reader_text(render_notice(m, "html"))
+    assert [n for n in notes if " ".join(n.split())[:60] in text] == []
+    assert "scrape" not in text and "Inferred:" not in text
+    # Keys a reader could only know from the manifest: entry keys with an underscore, taxonomy paths with a dot.
+    keys = {k for section in KEYED_SECTIONS for k in getattr(m, section)}
+    keys |= set(m.taxonomy.categories) | set(m.taxonomy.purposes) | set(m.taxonomy.subjects)
+    keys = {k for k in keys if "_" in k or "." in k}
+    assert len(keys) > 300
+    # A key is shown when it stands as a word of its own; a sentence's full stop may follow it.
+    shown = sorted(k for k in keys if re.search(rf"(?<![\w.]){re.escape(k)}(?!\w|\.\w)", text))
+    assert shown == []
+
+
+def test_minor_subjects_are_named_as_groups(make_manifest: MakeManifest) -> None:
+    anker = reader_text(render_notice(load_manifest(ANKER).manifest, "html"))
+    assert "We process personal data about children." in anker
+
+    def pupils(data: dict[str, Any]) -> None:
+        data["subjects"] = {"pupil": {"name": "School pupil", "description": "A pupil.", "minor": True}}
+        data["activities"]["accounts"]["subjects"] = ["customer", "pupil", "child"]
+
+    text = reader_text(render_notice(load_manifest(make_manifest(pupils)).manifest, "html"))
+    assert (
+        "We process personal data about people under the age of majority in these groups: School pupil and Child."
+        in text
+    )

@@ -1,4 +1,4 @@
-"""What every manifest entry shares: a stable key, an optional notice citation, and an inferred flag."""
+"""What every manifest entry shares: a stable key, a notice citation, an inferred flag and an editor's note."""
 
 from __future__ import annotations
 
@@ -33,12 +33,18 @@ def _with_key(key: str, value: Any) -> Any:
     return value
 
 
-class Entry(Model):
-    key: str
-    name: str = ""
-    description: str = ""
+class Sourced(Model):
+    """What ties a piece of the manifest to the notice it transcribes; documents never show it to the reader."""
+
     cite: str | None = None  # the notice section or Annex I row this entry implements
     inferred: bool = False  # true where the notice is silent or cut off and the entry was completed
+    note: str = ""  # the editors' remark: why it was inferred, what the source lost; never rendered
+
+
+class Entry(Sourced):
+    key: str
+    name: str = ""
+    description: str = ""  # shown to the people the notice is for: plain words, no manifest keys
 
     @property
     def title(self) -> str:

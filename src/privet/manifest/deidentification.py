@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 from pydantic import Field
 
-from privet.manifest.base import Model
+from privet.manifest.base import Model, Sourced
 
 
 class Role(StrEnum):
@@ -32,7 +32,7 @@ class Role(StrEnum):
     SENSITIVE = "sensitive"  # what must not be learnt from being in a class: l is measured on it
 
 
-class DeidRule(Model):
+class DeidRule(Sourced):
     action: Literal["keep", "drop", "pseudonymise", "generalise", "suppress"]
     domain: str | None = None  # pseudonymise: the token space ("email", "user_id"); equal domains join
     generaliser: str | None = None  # generalise: age_band, birth_year, year_band, postcode, timestamp, grid
@@ -40,11 +40,9 @@ class DeidRule(Model):
     longitude_column: str | None = None  # grid over two columns, in a column rule: this one is the latitude
     role: Role | None = None
     description: str = ""
-    cite: str | None = None
-    inferred: bool = False
 
 
-class DeidProfileSpec(Model):
+class DeidProfileSpec(Sourced):
     description: str = ""
     k: int = Field(ge=1)
     l: int | None = Field(default=None, ge=1)  # noqa: E741
@@ -55,8 +53,6 @@ class DeidProfileSpec(Model):
     unlisted: Literal["drop", "refuse"] = "refuse"
     suppress_small_classes: bool = False
     max_suppressed_share: float = Field(default=0.05, ge=0, le=1)
-    cite: str | None = None
-    inferred: bool = False
 
 
 class Deidentification(Model):

@@ -6,7 +6,7 @@ from enum import StrEnum
 
 from pydantic import Field
 
-from privet.manifest.base import Entry, Keyed, Model
+from privet.manifest.base import Entry, Keyed, Model, Sourced
 
 
 class Contact(Model):
@@ -42,7 +42,7 @@ class DisputeResolver(Entry):
     jurisdictions: tuple[str, ...] = ()
 
 
-class Organisation(Model):
+class Organisation(Sourced):
     name: str
     legal_entities: Keyed[LegalEntity]
     dpo: Contact | None = None
@@ -51,7 +51,6 @@ class Organisation(Model):
     authorities: Keyed[Authority] = Field(default_factory=dict)
     dispute_resolution: Keyed[DisputeResolver] = Field(default_factory=dict)
     joint_control: str = ""  # the essence of the joint-controller arrangement (GDPR Art. 26(2))
-    cite: str | None = None
 
 
 class Brand(Entry):

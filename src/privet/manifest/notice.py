@@ -6,11 +6,11 @@ import datetime as dt
 from enum import StrEnum
 
 from privet.law.vocabulary import Right
-from privet.manifest.base import Entry, Model
+from privet.manifest.base import Entry, Sourced
 from privet.manifest.period import PeriodField
 
 
-class NoticeMeta(Model):
+class NoticeMeta(Sourced):
     title: str = "Privacy Notice"
     issuer: str = ""  # "issued by X and its affiliates"
     last_updated: dt.date | None = None
@@ -19,7 +19,6 @@ class NoticeMeta(Model):
     languages: tuple[str, ...] = ("en",)
     jurisdictions: tuple[str, ...]  # where the company operates; activities default to these
     changes: str = ""  # how material changes are announced
-    cite: str | None = None
 
 
 class ChannelKind(StrEnum):
@@ -83,11 +82,10 @@ class Cookie(Entry):
     first_party: bool = True
 
 
-class Minors(Model):
+class Minors(Sourced):
     no_sale_under: int | None = None  # never sold or shared for targeted ads below this age
     services_directed_to_children: bool = False
     statement: str = ""
-    cite: str | None = None
 
 
 class Incentive(Entry):
@@ -97,11 +95,10 @@ class Incentive(Entry):
     value_method: str = ""  # how the value of the data is estimated (CCPA regs 7016/7081)
 
 
-class AutomatedDecisions(Model):
+class AutomatedDecisions(Sourced):
     performed: bool = False
     statement: str = ""
     logic: str = ""
-    cite: str | None = None
 
 
 class Statement(Entry):

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from privet.manifest.base import Entry, Model
+from privet.manifest.base import Entry, Sourced
 from privet.manifest.period import PeriodField
 
 
-class BasisClaim(Model):
+class BasisClaim(Sourced):
     """A legal basis an activity relies on, for some of its purposes, in some jurisdictions."""
 
     basis: str  # taxonomy legal-basis key: consent, contract, legal_obligation, legitimate_interests ...
@@ -18,8 +18,6 @@ class BasisClaim(Model):
     consent: str | None = None  # consent key, where the basis is consent
     condition: str = ""  # when this basis applies, in the notice's words ("insofar as ... tailoring ads")
     interest: str = ""  # the legitimate interest pursued, where that is the basis
-    cite: str | None = None
-    inferred: bool = False
 
 
 class Activity(Entry):
@@ -80,11 +78,9 @@ class FinalAction(StrEnum):
     DELETE_OR_ANONYMISE = "delete_or_anonymise"
 
 
-class LimitationPeriod(Model):
+class LimitationPeriod(Sourced):
     jurisdictions: tuple[str, ...] = ()  # empty: the default where no other entry matches
     period: PeriodField
-    cite: str | None = None
-    inferred: bool = False
 
 
 class RetentionRule(Entry):

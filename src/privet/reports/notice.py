@@ -662,7 +662,7 @@ class _Builder:
 
     def minors(self) -> _Part:
         mi = self.m.minors
-        trace = Trace(("minors",), mi.cite)
+        trace = Trace(("minors",), mi.cite, mi.inferred)
         blocks: list[Block] = []
         if mi.statement:
             blocks.append(Para(_t(mi.statement)))
@@ -687,9 +687,12 @@ class _Builder:
         for fam in self.m.product_families.values():
             minor_subjects.update({s: None for s in fam.subjects if s in tax.subjects and tax.subjects[s].minor})
         if minor_subjects:
-            blocks.append(
-                Para(_t(f"We process personal data about: {joined(self.n.subject(s) for s in minor_subjects)}."))
-            )
+            groups = [tax.subjects[s] for s in minor_subjects]
+            if all(g.plural for g in groups):
+                about = joined(g.plural for g in groups)
+            else:  # a manifest's own minor subjects may give no plural: name them as groups instead
+                about = "people under the age of majority in these groups: " + joined(g.name for g in groups)
+            blocks.append(Para(_t(f"We process personal data about {about}.")))
         return blocks, [], trace
 
     def deidentified(self) -> _Part:
@@ -715,7 +718,7 @@ class _Builder:
             )
         if ad.logic:
             blocks.append(Para(_t(f"The logic involved: {ad.logic}")))
-        return blocks, [], Trace(("automated_decisions",), ad.cite)
+        return blocks, [], Trace(("automated_decisions",), ad.cite, ad.inferred)
 
     def incentives(self) -> _Part:
         items = []
@@ -810,6 +813,8 @@ class _Builder:
             words += f" (our legitimate interest: {claim.interest})"
         if claim.cite:
             words += f" [{claim.cite}]"
+        if claim.inferred:
+            words += " (inferred: not in the original notice)"
         return _t(words)
 
     def _recipient(self, rec: Recipient) -> Item:

@@ -59,6 +59,7 @@ class Purpose(_Entry):
 
 class Subject(_Entry):
     minor: bool = False
+    plural: str = ""  # the group in running text ("children"), where the name alone reads wrong there
 
 
 class LegalBasis(_Entry):

@@ -75,6 +75,20 @@ def system_with_host(d: dict[str, Any]) -> None:
     d["systems"]["crm"] = {"name": "CRM", "recipients": ["host"]}
 
 
+def shop_with_ad_tag(d: dict[str, Any]) -> None:
+    """The shop, which both activities run on, carries the tag of an ad network that buys data."""
+    d["recipients"]["ads"] = {"name": "Ads", "kind": "ad_network", "countries": ["IE"], "sale": True}
+    d["systems"]["shop"]["recipients"] = ["ads"]
+    act("newsletter")(d)["recipients"].append("ads")
+
+
+def crm_with_ad_tag(d: dict[str, Any]) -> None:
+    """A CRM carrying the tag of an ad network that buys data; only the newsletter sends it data."""
+    d["recipients"]["ads"] = {"name": "Ads", "kind": "ad_network", "countries": ["IE"], "sale": True}
+    d["systems"]["crm"] = {"name": "CRM", "recipients": ["ads"]}
+    act("newsletter")(d)["recipients"].append("ads")
+
+
 MATERIAL: list[tuple[str, Edit, Edit | None, str, str]] = [
     ("new activity", new_activity, None, "activities.analytics", "new processing activity: purposes Analytics"),
     (
@@ -132,6 +146,13 @@ MATERIAL: list[tuple[str, Edit, Edit | None, str, str]] = [
         system_with_host,
         "activities.newsletter.systems",
         "data now reaches host through this system",
+    ),
+    (
+        "ad network on the activity's system newly sent the activity's data",
+        lambda d: act("accounts")(d).update(recipients=["ads"]),
+        shop_with_ad_tag,
+        "activities.accounts.recipients",
+        "ads newly receives this activity's data (a sale)",
     ),
     (
         "recipient in a new country",
@@ -289,6 +310,27 @@ NOT_MATERIAL: list[tuple[str, Edit, Edit | None, str, str]] = [
         None,
         "systems.crm",
         "new internal system",
+    ),
+    (
+        "recipient that hosts one of the activity's systems",
+        lambda d: act("newsletter")(d)["recipients"].append("host"),
+        lambda d: (system_with_host(d), act("newsletter")(d)["systems"].append("crm")),
+        "activities.newsletter.recipients",
+        "already received this activity's data: it operates or hosts one of the activity's systems",
+    ),
+    (
+        "system whose tag belongs to an ad network the activity does not send to",
+        lambda d: act("accounts")(d)["systems"].append("crm"),
+        crm_with_ad_tag,
+        "activities.accounts.systems",
+        "internal system; no new recipient or country",
+    ),
+    (
+        "editor's note",
+        lambda d: act("accounts")(d).update(note="Row 2 of the annex is cut off."),
+        None,
+        "activities.accounts.note",
+        "editor's note only",
     ),
     (
         "shorter retention rule",

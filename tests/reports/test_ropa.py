@@ -20,7 +20,7 @@ from privet.manifest.period import Period
 from privet.manifest.processing import FinalAction, LimitationPeriod, RetentionRule, RetentionTrigger
 from privet.reports.ropa import HEADERS, RopaRow, retention_terms, ropa_csv, ropa_rows, ropa_xlsx
 from privet.workspace.manifest_files import load_manifest
-from tests.conftest import MINIMAL
+from tests.conftest import MINIMAL, REPO
 
 MakeManifest = Callable[[Callable[[dict[str, Any]], None] | None], Path]
 
@@ -78,6 +78,60 @@ def test_transfers_match_the_activity_recipients_and_special_categories_are_flag
     assert accounts.transfers == ()
     assert accounts.special_categories and not news.special_categories
     assert any("special category, GDPR Art. 9" in c for c in accounts.data_categories)
+
+
+def with_ad_tag(data: dict[str, Any]) -> None:
+    """The shop is hosted by a processor and carries an ad network's tag; only the newsletter sends the ads data."""
+    data["recipients"]["host"] = {"name": "Host", "kind": "processor", "countries": ["IE"]}
+    data["recipients"]["ads"] = {"name": "Ads", "kind": "ad_network", "countries": ["US"], "sale": True}
+    data["systems"]["shop"]["recipients"] = ["host", "ads"]
+    data["activities"]["newsletter"]["recipients"] = ["mailer", "ads"]
+    data["recipients"]["mailer"]["countries"] = ["US"]
+    data["transfers"] = {
+        "us": {"to": "US", "exporters": ["eu"], "recipients": ["mailer", "ads"], "mechanisms": ["scc"]},
+    }
+
+
+def test_a_system_passes_on_its_host_but_not_the_recipients_of_other_activities(make_manifest: MakeManifest) -> None:
+    rows = by_key(load_manifest(make_manifest(with_ad_tag)).manifest)
+    # accounts runs on the shop, so the processor hosting the shop holds its data; the ad network does not.
+    assert rows["accounts"].recipients == ("Host (processor; IE)",)
+    assert rows["newsletter"].recipients == (
+        "Email service provider (processor; US) - third-country transfer",
+        "Ads (ad network; US; sale) - third-country transfer",
+        "Host (processor; IE)",
+    )
+
+
+def test_a_transfer_names_only_the_activity_recipients_it_carries(make_manifest: MakeManifest) -> None:
+    def mailer_only(data: dict[str, Any]) -> None:
+        with_ad_tag(data)
+        data["activities"]["accounts"]["recipients"] = ["mailer"]
+
+    rows = by_key(load_manifest(make_manifest(mailer_only)).manifest)
+    assert rows["accounts"].transfers == ("To US from eu (Email service provider): standard contractual clauses",)
+    assert rows["newsletter"].transfers == (
+        "To US from eu (Email service provider, Ads): standard contractual clauses",
+    )
+
+
+def test_anker_rows_name_ad_networks_only_where_the_notice_does() -> None:
+    anker = load_manifest(REPO / "examples" / "anker").manifest
+    rows = by_key(anker)
+    ads = anker.recipients["ad_networks"].title
+    naming_ads = {key for key, row in rows.items() if any(r.startswith(ads) for r in row.recipients)}
+    assert naming_ads == {key for key, a in anker.activities.items() if "ad_networks" in a.recipients}
+    assert not any(ads in t for t in rows["user_accounts"].transfers)
+    # The store's host still holds the account data that lives on it.
+    assert any(r.startswith(anker.recipients["cloud_hosting"].title) for r in rows["user_accounts"].recipients)
+
+
+def test_an_inferred_basis_says_so(make_manifest: MakeManifest) -> None:
+    def inferred(data: dict[str, Any]) -> None:
+        data["activities"]["accounts"]["bases"][0].update(inferred=True, note="The column is cut off.")
+
+    rows = by_key(load_manifest(make_manifest(inferred)).manifest)
+    assert rows["accounts"].legal_bases == ("eu: Contract (GDPR Art. 6(1)(b)) (inferred)",)
 
 
 def test_joint_controllers_and_representatives_are_listed(minimal: Manifest) -> None:

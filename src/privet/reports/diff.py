@@ -20,6 +20,7 @@ from privet.reports.ropa import (
     effective_recipients,
     purpose_name,
     retention_terms,
+    system_operators,
 )
 
 __all__ = ["Change", "ChangeKind", "diff_manifests", "render_diff"]
@@ -199,6 +200,8 @@ def _default(d: _Diff) -> Verdict:
         return False, f"narrower: {_show(d.before)} removed, so less is collected, used or disclosed"
     if last == "inferred":
         return False, "annotation only: whether the notice states this or it was completed"
+    if last == "note":
+        return False, "editor's note only; the notice does not show it"
     if last in _WORDS:
         return False, _WORDING
     return False, _NEUTRAL
@@ -323,7 +326,7 @@ def _new_system(d: _Diff) -> Verdict:
     if system is None:
         return False, "system not defined; nothing can reach it"
     before = set(effective_recipients(d.old, d.old.activities[d.key]))
-    reached = [r for r in system.recipients if r not in before]
+    reached = [r for r in system_operators(d.new, system) if r not in before]
     fresh = [c for c in system.countries if c not in d.facts.countries]
     if reached or fresh:
         parts = [f"data now reaches {', '.join(reached)} through this system"] if reached else []
@@ -335,7 +338,7 @@ def _new_system(d: _Diff) -> Verdict:
 def _new_recipient(d: _Diff) -> Verdict:
     before = set(effective_recipients(d.old, d.old.activities[d.key]))
     if d.value in before:
-        return False, "already received this activity's data through one of its systems"
+        return False, "already received this activity's data: it operates or hosts one of the activity's systems"
     rec = d.new.recipients.get(d.value)
     flags = " and ".join(w for w, on in (("sale", rec and rec.sale), ("sharing", rec and rec.sharing)) if on)
     return True, f"{d.value} newly receives this activity's data" + (f" (a {flags})" if flags else "")

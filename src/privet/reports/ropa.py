@@ -6,11 +6,12 @@ import csv
 import datetime as dt
 import io
 import zipfile
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from privet.law.catalogue import catalogue
-from privet.manifest.entities import Contact, EntityRole, LegalEntity
+from privet.manifest.entities import Contact, EntityRole, LegalEntity, Recipient, RecipientKind, System
 from privet.manifest.model import Manifest
 from privet.manifest.processing import (
     Activity,
@@ -95,7 +96,7 @@ def _row(manifest: Manifest, activity: Activity, org: dict[str, str], security: 
     tax = manifest.taxonomy
     recipients = effective_recipients(manifest, activity)
     transfers = matching_transfers(manifest, activity)
-    transferred_to = {r for key in transfers for r in manifest.transfers[key].recipients}
+    transferred_to = {r for key in transfers for r in manifest.transfers[key].recipients if r in recipients}
     categories = [category_label(manifest, c) for c in activity.categories]
     if activity.all_categories:
         categories.insert(0, "All categories of personal data in this record")
@@ -117,7 +118,7 @@ def _row(manifest: Manifest, activity: Activity, org: dict[str, str], security: 
         data_categories=tuple(categories),
         special_categories=sensitive,
         recipients=tuple(recipient_label(manifest, r, r in transferred_to) for r in recipients),
-        transfers=tuple(transfer_text(manifest, key) for key in transfers),
+        transfers=tuple(transfer_text(manifest, key, recipients) for key in transfers),
         retention=retention_text(manifest, activity.retention),
         security_measures=security,
         jurisdictions=activity_jurisdictions(manifest, activity),
@@ -219,13 +220,31 @@ def activity_subjects(manifest: Manifest, activity: Activity) -> tuple[str, ...]
 
 
 def effective_recipients(manifest: Manifest, activity: Activity) -> tuple[str, ...]:
-    """The activity's own recipients, then those operating or hosting its systems."""
+    """The activity's own recipients, then the processors that operate or host its systems.
+
+    A processor running a system for us holds whatever the system holds, so every activity on the system reaches it.
+    A system's other recipients (an ad network whose tag is on the store, a login provider) receive what they
+    decide for themselves, and only from the activities that list them.
+    """
     found = dict.fromkeys(activity.recipients)
     for key in activity.systems:
         system = manifest.systems.get(key)
         if system is not None:
-            found.update(dict.fromkeys(system.recipients))
+            found.update(dict.fromkeys(system_operators(manifest, system)))
     return tuple(found)
+
+
+def system_operators(manifest: Manifest, system: System) -> tuple[str, ...]:
+    """The recipients of a system that operate or host it for us: processors, with no purpose of their own."""
+    return tuple(r for r in system.recipients if operates_for_us(manifest.recipients.get(r)))
+
+
+def operates_for_us(recipient: Recipient | None) -> bool:
+    return (
+        recipient is not None
+        and recipient.kind is RecipientKind.PROCESSOR
+        and not (recipient.sale or recipient.sharing or recipient.own_policy)
+    )
 
 
 def matching_transfers(manifest: Manifest, activity: Activity) -> tuple[str, ...]:
@@ -264,13 +283,15 @@ _MECHANISMS = {
 }
 
 
-def transfer_text(manifest: Manifest, key: str) -> str:
+def transfer_text(manifest: Manifest, key: str, recipients: Collection[str] | None = None) -> str:
+    """The transfer in words, naming only those of its recipients in `recipients` (all of them when None)."""
     transfer = manifest.transfers[key]
     text = f"To {transfer.to}"
     if transfer.exporters:
         text += f" from {', '.join(transfer.exporters)}"
-    if transfer.recipients:
-        names = ", ".join(manifest.recipients[r].title if r in manifest.recipients else r for r in transfer.recipients)
+    named = [r for r in transfer.recipients if recipients is None or r in recipients]
+    if named:
+        names = ", ".join(manifest.recipients[r].title if r in manifest.recipients else r for r in named)
         text += f" ({names})"
     text += ": " + "; ".join(_MECHANISMS.get(m.value, m.value) for m in transfer.mechanisms)
     return text + (f". {transfer.details}" if transfer.details else "")
@@ -288,7 +309,7 @@ def basis_text(manifest: Manifest, activity: Activity, claim: BasisClaim) -> str
     if claim.consent:
         consent = manifest.consents.get(claim.consent)
         text += f"; consent: {consent.title if consent else claim.consent}"
-    return text
+    return text + (" (inferred)" if claim.inferred else "")
 
 
 def _basis_jurisdictions(keys: tuple[str, ...]) -> tuple[str, ...]:

@@ -19,8 +19,12 @@ from privet.manifest.fides import (
     import_fides_text,
     manifest_to_fides,
 )
+from privet.manifest.lint import lint
 from privet.manifest.model import Manifest
 from privet.manifest.processing import Activity
+from privet.taxonomy import Sensitivity
+from privet.workspace.manifest_files import load_manifest
+from tests.conftest import edited_manifest
 
 FIXTURES = Path(__file__).parent / "fixtures" / "fides"
 
@@ -51,6 +55,69 @@ def normalised(value: Any) -> Any:
 
 
 # --- round trips ---------------------------------------------------------------------------------------
+
+
+# A Fides file written against the revised fideslang keys that IAB Tech Lab published (user.health,
+# user.children, user.biometrics, user.device.telemetry, user.settings ...).
+REVISED_KEYS = {
+    "user.health.condition": {Sensitivity.GDPR_ART9, Sensitivity.US_SENSITIVE},
+    "user.health.symptons": {Sensitivity.GDPR_ART9, Sensitivity.US_SENSITIVE},  # spelt so in the taxonomy
+    "user.biometrics.fingerprint": {Sensitivity.GDPR_ART9, Sensitivity.US_SENSITIVE},
+    "user.authorization.biometrics": {Sensitivity.GDPR_ART9, Sensitivity.US_SENSITIVE},
+    "user.children.children_under_thirteen": {Sensitivity.CHILD, Sensitivity.US_SENSITIVE},
+    "user.children.thirteen_to_sixteen": {Sensitivity.CHILD, Sensitivity.US_SENSITIVE},
+    "user.demographic.union_membership": {Sensitivity.GDPR_ART9, Sensitivity.US_SENSITIVE},
+    "user.device.telemetry": set(),
+    "user.settings": set(),
+    "user.location.coarse": set(),
+}
+REVISED_FIDES = {
+    "dataset": [
+        {
+            "fides_key": "clinic_db",
+            "collections": [
+                {
+                    "name": "patients",
+                    "fields": [{"name": key.rpartition(".")[2], "data_categories": [key]} for key in REVISED_KEYS],
+                }
+            ],
+        }
+    ],
+    "system": [
+        {
+            "fides_key": "clinic_app",
+            "name": "Clinic app",
+            "system_type": "Application",
+            "privacy_declarations": [
+                {
+                    "name": "Care",
+                    "data_use": "essential.service",
+                    "data_categories": list(REVISED_KEYS),
+                    "data_subjects": ["customer"],
+                    "legal_basis_for_processing": "Contract",
+                    "processes_special_category_data": True,
+                    "special_category_legal_basis": "Explicit consent",
+                }
+            ],
+        }
+    ],
+}
+
+
+def test_revised_fideslang_keys_import_and_check_with_their_legal_labels(tmp_path: Path) -> None:
+    imported = import_fides_text(yaml.safe_dump(REVISED_FIDES), "clinic.yml")
+    assert imported.warnings == ()
+    folder = edited_manifest(tmp_path / "manifest")
+    (folder / "fides-clinic.yml").write_text(imported.to_yaml())
+    loaded = load_manifest(folder)
+    assert loaded.manifest.activities["clinic_app_care"].categories == tuple(REVISED_KEYS)
+    assert [d.render() for d in lint(loaded) if d.code == "R001"] == []
+    taxonomy = loaded.manifest.taxonomy
+    assert {key: set(taxonomy.categories[key].sensitive) for key in REVISED_KEYS} == REVISED_KEYS
+    # And they go back out as they came in.
+    exported = yaml.safe_load(export_fides_text(loaded.manifest))
+    (declaration,) = next(s for s in exported["system"] if s["fides_key"] == "clinic_app")["privacy_declarations"]
+    assert declaration["data_categories"] == list(REVISED_KEYS)
 
 
 def test_datasets_round_trip_exactly() -> None:

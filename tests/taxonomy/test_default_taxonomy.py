@@ -112,7 +112,18 @@ def test_every_personal_data_leaf_falls_under_a_us_category(tax: Taxonomy) -> No
     assert len(leaves) > 100
 
 
-@pytest.mark.parametrize("branch", ["user.health_and_medical", "user.biometric", "user.authorization.biometric"])
+@pytest.mark.parametrize(
+    "branch",
+    [
+        "user.health_and_medical",
+        "user.biometric",
+        "user.authorization.biometric",
+        # the same branches under the keys of fideslang's IAB Tech Lab revision
+        "user.health",
+        "user.biometrics",
+        "user.authorization.biometrics",
+    ],
+)
 def test_special_category_branches_are_sensitive_all_the_way_down(tax: Taxonomy, branch: str) -> None:
     descendants = tax.descendants(branch)
     assert len(descendants) >= 1
@@ -127,11 +138,10 @@ def test_sensitivity_is_inherited_not_repeated(raw: dict[str, Any], tax: Taxonom
 
 
 def test_known_child_data_is_child_and_us_sensitive(tax: Taxonomy) -> None:
-    for key in tax.descendants("user.childrens"):
+    children = tax.descendants("user.childrens") + tax.descendants("user.children")  # older and revised key
+    for key in children:
         assert {CHILD, US} <= tax.categories[key].sensitive, key
-    assert {key for key, cat in tax.categories.items() if CHILD in cat.sensitive} == set(
-        tax.descendants("user.childrens")
-    )
+    assert {key for key, cat in tax.categories.items() if CHILD in cat.sensitive} == set(children)
 
 
 @pytest.mark.parametrize(

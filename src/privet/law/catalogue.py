@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from functools import cache
 from importlib import resources
+from zoneinfo import ZoneInfo
 
 import yaml
 from pydantic import BaseModel, ConfigDict
@@ -20,6 +22,12 @@ class Jurisdiction(BaseModel):
     regime: Regime
     legal_basis_required: bool = False
     cite: str
+    zone: str  # IANA time zone whose calendar day counts as the day of receipt (see jurisdictions.yml)
+
+    def local_date(self, at: dt.datetime) -> dt.date:
+        """The calendar day `at` falls on where the law counts it (a naive `at` is taken as UTC)."""
+        aware = at if at.tzinfo is not None else at.replace(tzinfo=dt.UTC)
+        return aware.astimezone(ZoneInfo(self.zone)).date()
 
 
 class Catalogue(BaseModel):
@@ -38,6 +46,13 @@ class Catalogue(BaseModel):
             for member in self.groups.get(key, (key,)):
                 out[member] = None
         return tuple(out)
+
+    def local_date(self, key: str | None, at: dt.datetime) -> dt.date:
+        """The day of `at` in the jurisdiction's zone; UTC's day where the jurisdiction is not known."""
+        jurisdiction = self.jurisdictions.get(key or "")
+        if jurisdiction is None:
+            return (at if at.tzinfo is not None else at.replace(tzinfo=dt.UTC)).astimezone(dt.UTC).date()
+        return jurisdiction.local_date(at)
 
     def known(self, key: str) -> bool:
         return key in self.jurisdictions or key in self.groups

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 
 from privet.law.catalogue import catalogue
 from privet.law.deadlines import Deadline, appeal_deadline, deadline
+from privet.law.residence import UnknownResidence, residence_key
 from privet.law.tables import LawError, law_tables
 from privet.law.vocabulary import Right
 from privet.manifest.model import Manifest
@@ -17,6 +18,10 @@ from privet.requests.lifecycle import RequestError
 from privet.requests.model import Agent, Channel, Dates, Request, Requester, State
 
 DEFAULT_APPEAL_WINDOW = Period(days=60)  # where neither the law nor the manifest sets one
+
+
+class ResidenceError(RequestError):
+    """The stated residence names no jurisdiction privet knows; the message lists the known ones."""
 
 
 @dataclass(frozen=True)
@@ -69,20 +74,26 @@ def receive(submission: Submission, manifest: Manifest, request_id: str, now: dt
     requester = submission.requester
     if not (requester.email or requester.phone or requester.subject_id):
         raise RequestError("a request needs a way to reach the person: an email address, a phone number or an account")
-    today = now.date()
-    jurisdiction = submission.jurisdiction
+    jurisdiction = None
+    if submission.jurisdiction is not None:
+        try:
+            jurisdiction = residence_key(submission.jurisdiction)
+        except UnknownResidence as exc:
+            raise ResidenceError(str(exc)) from None
+    # The day of receipt is the day where the law counts it, not UTC's (a Californian's evening is UTC's morning).
+    today = catalogue().local_date(jurisdiction, now)
     notes: list[str] = []
     ineligible: list[str] = []
     dates: Dates | None = None
     if jurisdiction is None:
-        dates, note = _strictest(manifest, submission.kind, today)
+        dates, note = _strictest(manifest, submission.kind, now)
         notes.append(note)
     else:
         try:
             dates = _dates(deadline(jurisdiction, submission.kind, today))
         except LawError as exc:
             if offered(manifest, jurisdiction, submission.kind):
-                dates, note = _strictest(manifest, submission.kind, today)
+                dates, note = _strictest(manifest, submission.kind, now)
                 notes.append(f"{exc}; the notice offers the right anyway, so the strictest deadline applies ({note})")
             else:
                 ineligible.append(str(exc))
@@ -104,7 +115,7 @@ def receive(submission: Submission, manifest: Manifest, request_id: str, now: dt
     return Intake(request, tuple(ineligible))
 
 
-def _strictest(manifest: Manifest, kind: Right, today: dt.date) -> tuple[Dates, str]:
+def _strictest(manifest: Manifest, kind: Right, now: dt.datetime) -> tuple[Dates, str]:
     """Residence unknown: the earliest deadline any jurisdiction of the manifest sets for this right."""
     tables = law_tables()
     best: tuple[dt.date, str, Deadline] | None = None
@@ -112,7 +123,7 @@ def _strictest(manifest: Manifest, kind: Right, today: dt.date) -> tuple[Dates, 
         if key not in tables:
             continue
         try:
-            d = deadline(key, kind, today)
+            d = deadline(key, kind, catalogue().local_date(key, now))
         except LawError:
             continue
         if best is None or d.due < best[0]:
@@ -122,20 +133,21 @@ def _strictest(manifest: Manifest, kind: Right, today: dt.date) -> tuple[Dates, 
     return _dates(best[2]), f"residence unknown: the strictest deadline of the manifest's jurisdictions ({best[1]})"
 
 
-def appeal_terms(manifest: Manifest, request: Request, today: dt.date) -> tuple[Dates | None, dt.date | None]:
+def appeal_terms(manifest: Manifest, request: Request, now: dt.datetime) -> tuple[Dates | None, dt.date | None]:
     """The appeal's deadline under the request's law (None where the law gives no appeal) and when the window
     to appeal closes (the manifest's appeal_window, else privet's default of 60 days after the decision)."""
     if request.jurisdiction is None:
         return None, None
+    law = catalogue()
     try:
-        d = appeal_deadline(request.jurisdiction, today)
+        d = appeal_deadline(request.jurisdiction, law.local_date(request.jurisdiction, now))
     except LawError:
         return None, None
     window = DEFAULT_APPEAL_WINDOW
     for offer in manifest.rights.values():
-        if offer.appeal_window and request.jurisdiction in catalogue().expand(offer.jurisdictions):
+        if offer.appeal_window and request.jurisdiction in law.expand(offer.jurisdictions):
             window = offer.appeal_window
-    decided = (request.closed_at or request.received_at).date()
+    decided = law.local_date(request.jurisdiction, request.closed_at or request.received_at)
     return _dates(d), add_period(decided, window)
 
 

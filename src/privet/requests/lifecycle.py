@@ -12,6 +12,7 @@ import datetime as dt
 from dataclasses import dataclass
 from enum import StrEnum
 
+from privet.law.catalogue import catalogue
 from privet.requests.model import CLOSED, Dates, Request, State
 
 
@@ -162,7 +163,7 @@ def advance(request: Request, event: Event, now: dt.datetime) -> tuple[Request, 
 
 
 def _guard(request: Request, event: Event, now: dt.datetime) -> None:
-    today = now.date()
+    today = catalogue().local_date(request.jurisdiction, now)  # the law's day, as the deadlines were counted
     kind = event.kind
     if kind is EventKind.START:
         if request.state in (State.RECEIVED, State.RECEIPT_CONFIRMED, State.EXTENDED) and request.needs_verification \

@@ -156,7 +156,7 @@ class RequestService:
 
     def appeal(self, request_id: str, text: str, now: dt.datetime, actor: str = "requester") -> Request:
         request = self.get(request_id)
-        dates, window_ends = appeal_terms(self.manifest, request, now.date())
+        dates, window_ends = appeal_terms(self.manifest, request, now)
         event = Event(EventKind.APPEAL, text=text, appeal_dates=dates, appeal_window_ends=window_ends, actor=actor)
         return self.act(request_id, event, now, actor)
 

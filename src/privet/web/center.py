@@ -159,7 +159,7 @@ def status(request: Request, token: str, result: str = "") -> Response:
         download = (f"/api/v1/public/packages?token={quote(link.token)}", link.expires_at)
     can_appeal = False
     if ds.state in CLOSED:
-        dates, window_ends = appeal_terms(rt.manifest, ds, now.date())
+        dates, window_ends = appeal_terms(rt.manifest, ds, now)
         can_appeal = dates is not None and (window_ends is None or now.date() <= window_ends)
     context = {
         "ds": ds,

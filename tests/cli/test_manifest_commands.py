@@ -114,3 +114,22 @@ def test_every_command_is_documented_in_the_readme() -> None:
     assert len(names) > 20
     missing = [n for n in names if f"privet {n}" not in readme]
     assert missing == [], f"document these commands in README.md: {missing}"
+
+
+def test_check_names_an_oversized_or_undecodable_file_without_a_traceback(tmp_path: Path) -> None:
+    big = tmp_path / "big"
+    big.mkdir()
+    with (big / "huge.yml").open("wb") as f:
+        f.truncate(50 * 2**20)  # sparse: the size is what is checked, before anything is read
+    latin = tmp_path / "latin"
+    latin.mkdir()
+    (latin / "notice.yml").write_bytes(b"notice:\n  title: caf\xe9\n")
+    for folder, expected in [
+        (big, f"{big / 'huge.yml'}:1:1: P003 file is 50.0 MiB"),
+        (latin, f"{latin / 'notice.yml'}:2:13: P002 not UTF-8: byte 0xe9"),
+    ]:
+        result = runner.invoke(app, ["check", str(folder)])
+        assert result.exit_code == 2, result.output
+        assert expected in result.output
+        assert "Traceback" not in result.output
+        assert isinstance(result.exception, SystemExit)

@@ -53,7 +53,10 @@ def test_submit_verify_by_code_advance_fulfil_and_appeal(any_api: Api) -> None:
     appealed = step(api, rid, "appeal", {"text": "The copy misses my orders."})
     assert appealed["state"] == "appealed" and appealed["appeal_text"] == "The copy misses my orders."
     decided = step(api, rid, "events", {"event": "decide_appeal", "outcome": "reversed", "reasons": ["orders added"]})
-    assert (decided["state"], decided["appeal_outcome"]) == ("appeal_decided", "reversed")
+    assert (decided["state"], decided["appeal_outcome"]) == ("in_progress", "reversed")  # acted on, not closed
+    assert decided["due"] == decided["appeal_dates"]["due"]
+    redone = step(api, rid, "events", {"event": "fulfil", "text": "a new copy with the orders"})
+    assert (redone["state"], redone["response_state"]) == ("fulfilled", "fulfilled")
 
     audit = api.client.get("/api/v1/audit/verify", headers=api.headers()).json()
     assert audit["ok"] and audit["entries_checked"] >= 8

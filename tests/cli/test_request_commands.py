@@ -56,3 +56,47 @@ def test_request_workflow_through_the_cli(tmp_path: Path) -> None:
     assert code == 1 and "cannot fulfil" in out
     code, out = run(ws, "requests", "list", "--all")
     assert rid in out and bob in out
+
+
+def workspace_of(tmp_path: Path) -> Path:
+    ws = tmp_path / "ws"
+    assert runner.invoke(app, ["init", str(ws), "--manifest", str(REPO / "examples" / "anker")]).exit_code == 0
+    return ws
+
+
+def submitted(ws: Path, *args: str) -> dict[str, object]:
+    result = runner.invoke(app, ["requests", "submit", *args, "--json", "-w", str(ws)])
+    assert result.exit_code == 0, result.output
+    return dict(json.loads(result.stdout))  # stdout is the JSON alone; notes go to stderr
+
+
+def test_an_appeal_is_decided_from_the_cli_and_a_reversal_is_acted_on(tmp_path: Path) -> None:
+    ws = workspace_of(tmp_path)
+    rid = str(submitted(ws, "--kind", "deletion", "--email", "cy@example.com", "--jurisdiction", "us-va")["request_id"])
+    code, out = run(ws, "requests", "deny", rid, "--reason", "identity could not be verified")
+    assert code == 0 and out.strip() == f"{rid}: denied"  # closed: no deadline to show
+    assert run(ws, "requests", "appeal", rid, "--text", "here is my order number")[0] == 0
+    code, out = run(ws, "requests", "advance", rid, "decide_appeal", "--reason", "verified on appeal")
+    assert code == 1 and "'upheld' or 'reversed'" in out
+    code, out = run(ws, "requests", "decide-appeal", rid, "--outcome", "reversed", "--reason", "verified on appeal")
+    assert code == 1 and "must be verified before fulfilment starts; record the verification first" in out
+    code, out = run(ws, "requests", "verify", rid, "--method", "matching")
+    assert code == 0 and "verified by matching" in out
+    code, out = run(ws, "requests", "decide-appeal", rid, "--outcome", "reversed", "--reason", "verified on appeal")
+    assert code == 0 and f"{rid}: in_progress, due " in out and "still in progress" in out  # no systems connected
+    assert run(ws, "requests", "advance", rid, "fulfil")[0] == 0
+    shown = json.loads(run(ws, "requests", "show", rid, "--json")[1])
+    request = shown["request"]
+    assert (request["state"], request["appeal_outcome"], request["response_state"]) == ("fulfilled", "reversed",
+                                                                                       "denied")  # fmt: skip
+    assert [m["kind"] for m in shown["messages"]][-2:] == ["appeal_decision", "result"]
+    assert [e["action"] for e in shown["timeline"]][-4:] == ["appeal", "verified", "decide_appeal", "fulfil"]
+    assert run(ws, "audit", "verify")[0] == 0
+
+    other = str(submitted(ws, "--kind", "access", "--email", "di@example.com", "--jurisdiction", "us-va")["request_id"])
+    assert run(ws, "requests", "deny", other, "--reason", "manifestly unfounded")[0] == 0
+    assert run(ws, "requests", "appeal", other, "--text", "it is not")[0] == 0
+    code, out = run(ws, "requests", "advance", other, "decide_appeal", "--outcome", "upheld", "--reason", "same ask")
+    assert code == 0 and out.strip() == f"{other}: appeal_decided"
+    code, out = run(ws, "requests", "advance", other, "deny", "--outcome", "upheld", "--reason", "x")
+    assert code == 2 and "--outcome is for decide_appeal only" in out

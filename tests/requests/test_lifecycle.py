@@ -93,8 +93,40 @@ def test_appeals_only_where_the_law_gives_one_and_within_the_window() -> None:
     assert r.state is State.APPEALED and r.due_date() == dt.date(2025, 5, 2) and r.closed_at is None
     r, fx = advance(r, Event(EventKind.DECIDE_APPEAL, outcome="upheld", reasons=("exemption applies",)), NOW)
     assert r.state is State.APPEAL_DECIDED and fx[0].message is MessageKind.APPEAL_DECISION  # type: ignore[union-attr]
+    assert r.appeal_outcome == "upheld" and r.closed_at == NOW and StartFulfilment("r1") not in fx
     with pytest.raises(IllegalTransition, match="nothing: the request is final"):
         advance(r, Event(EventKind.APPEAL, appeal_dates=APPEAL_DATES), NOW)
+
+
+def test_a_reversed_appeal_is_acted_on_and_ends_fulfilled() -> None:
+    denied, _ = advance(request(Right.DELETION), Event(EventKind.DENY, reasons=("identity not verified",)), NOW)
+    later = NOW + dt.timedelta(days=2)
+    r, _ = advance(denied, Event(EventKind.APPEAL, text="here is my order", appeal_dates=APPEAL_DATES), later)
+    reverse = Event(EventKind.DECIDE_APPEAL, outcome="reversed", reasons=("identity verified on appeal",))
+    with pytest.raises(IllegalTransition, match="must be verified before fulfilment starts; record the verification"):
+        advance(r, reverse, later)
+    r, fx = advance(r, Event(EventKind.VERIFIED, method="matching", level="3 points"), later)
+    assert (r.state, r.verification_level, fx) == (State.APPEALED, "3 points", [])
+    r, fx = advance(r, reverse, later)
+    assert (r.state, r.appeal_outcome, r.closed_at) == (State.IN_PROGRESS, "reversed", None)
+    assert fx == [SendMessage("r1", MessageKind.APPEAL_DECISION, ("identity verified on appeal",)),
+                  StartFulfilment("r1")]  # fmt: skip
+    assert r.due_date() == APPEAL_DATES.due  # acting on the reversal answers to the appeal's deadline
+    done = later + dt.timedelta(days=1)
+    r, fx = advance(r, Event(EventKind.FULFIL_PARTIALLY, reasons=("invoices kept for tax law",)), done)
+    assert (r.state, r.closed_at, fx[0].message) == (State.PARTIALLY_FULFILLED, done, MessageKind.RESULT)  # type: ignore[union-attr]
+    assert (r.responded_at, r.response_state) == (NOW, State.DENIED)  # the first answer, for the metrics
+    with pytest.raises(IllegalTransition, match=r"appealed once already \(the appeal was reversed\)"):
+        advance(r, Event(EventKind.APPEAL, text="again", appeal_dates=APPEAL_DATES), done)
+
+
+def test_a_reversal_needs_an_approved_agent_like_any_start() -> None:
+    agent = Agent("Agent Co", evidence="signed_letter", reviewed=True)
+    r = request(state=State.APPEALED, verification_level="email", agent=agent, appeal_dates=APPEAL_DATES)
+    with pytest.raises(IllegalTransition, match="not been approved"):
+        advance(r, Event(EventKind.DECIDE_APPEAL, outcome="reversed", reasons=("x",)), NOW)
+    with pytest.raises(RequestError, match="'upheld' or 'reversed'"):
+        advance(r, Event(EventKind.DECIDE_APPEAL, outcome="maybe", reasons=("x",)), NOW)
 
 
 def test_agents_act_only_when_approved_and_within_their_grant() -> None:
@@ -127,6 +159,7 @@ EVENTS = st.sampled_from(
         Event(EventKind.DENY, reasons=("excessive",)),
         Event(EventKind.APPEAL, text="no", appeal_dates=APPEAL_DATES),
         Event(EventKind.DECIDE_APPEAL, outcome="reversed", reasons=("agreed",)),
+        Event(EventKind.DECIDE_APPEAL, outcome="upheld", reasons=("exemption applies",)),
     ]
 )
 
@@ -136,15 +169,23 @@ EVENTS = st.sampled_from(
 def test_no_sequence_reaches_an_illegal_state(kind: Right, events: list[Event]) -> None:
     r = request(kind)
     trail = [r.state]
+    appeals = 0
     for event in events:
         try:
             r, effects = advance(r, event, NOW)
         except RequestError:
             continue
+        appeals += event.kind is EventKind.APPEAL
         assert (trail[-1], event.kind) in TRANSITIONS
         trail.append(r.state)
         if r.state is State.IN_PROGRESS and r.needs_verification:
             assert r.verification_level is not None  # fulfilment never starts unverified
+        if any(isinstance(e, StartFulfilment) for e in effects):
+            assert r.state is State.IN_PROGRESS  # work starts on START, or on an appeal decided for the person
+        if event.kind is EventKind.DECIDE_APPEAL:
+            assert r.appeal_outcome == event.outcome and r.outcome_reasons == event.reasons
+            assert r.state is (State.IN_PROGRESS if event.outcome == "reversed" else State.APPEAL_DECIDED)
+            assert (StartFulfilment("r1") in effects) is (event.outcome == "reversed")
         if r.state in CLOSED:
             assert r.closed_at is not None
         if r.state in (State.DENIED, State.PARTIALLY_FULFILLED, State.VERIFICATION_FAILED):
@@ -152,11 +193,16 @@ def test_no_sequence_reaches_an_illegal_state(kind: Right, events: list[Event]) 
         assert all(isinstance(e, SendMessage | StartFulfilment) or e.on for e in effects)
     if State.EXTENDED in trail:
         assert r.extended
+    assert appeals <= 1  # a request is appealed once; the decision on it is final
+    if State.APPEAL_DECIDED in trail:
+        assert r.state is State.APPEAL_DECIDED and r.appeal_outcome == "upheld"  # final: nothing moves it
 
 
 def test_the_first_answer_survives_an_appeal() -> None:
     r, _ = advance(request(), Event(EventKind.DENY, reasons=("no such data",)), NOW)
     later = NOW + dt.timedelta(days=3)
     r, _ = advance(r, Event(EventKind.APPEAL, text="there is", appeal_dates=APPEAL_DATES), later)
+    r, _ = advance(r, Event(EventKind.VERIFIED, method="account", level="account"), later)
     r, _ = advance(r, Event(EventKind.DECIDE_APPEAL, outcome="reversed", reasons=("found it",)), later)
+    r, _ = advance(r, Event(EventKind.FULFIL), later)
     assert (r.responded_at, r.response_state) == (NOW, State.DENIED)

@@ -68,15 +68,39 @@ def test_kind_from_intake_to_final_state(db: Database, kind: Right, residence: s
     assert SqlOutbox(db).for_request(r.request_id)[-1].kind == "result"
 
 
-def test_denied_then_appealed_then_decided(db: Database) -> None:
-    s = service(db, [])
+def test_denied_then_appealed_then_upheld(db: Database) -> None:
+    started: list[str] = []
+    s = service(db, started)
+    r = s.submit(Submission(Right.ACCESS, Requester(email="upheld@example.test"), "us-va"), NOW).request
+    r = s.act(r.request_id, Event(EventKind.DENY, reasons=("manifestly unfounded",)), NOW)
+    r = s.appeal(r.request_id, "it is not", NOW + dt.timedelta(days=2))
+    r = s.act(r.request_id, Event(EventKind.DECIDE_APPEAL, outcome="upheld", reasons=("the same request thrice",)),
+              NOW + dt.timedelta(days=20))  # fmt: skip
+    assert (r.state, r.response_state, r.appeal_outcome) == (State.APPEAL_DECIDED, State.DENIED, "upheld")
+    assert r.closed_at is not None and started == []
+    assert [m.kind for m in SqlOutbox(db).for_request(r.request_id)][-1] == "appeal_decision"
+
+
+def test_denied_then_appealed_then_reversed_and_fulfilled(db: Database) -> None:
+    started: list[str] = []
+    s = service(db, started)
     r = s.submit(Submission(Right.ACCESS, Requester(email="appeal@example.test"), "us-va"), NOW).request
     r = s.act(r.request_id, Event(EventKind.DENY, reasons=("identity could not be verified",)), NOW)
     r = s.appeal(r.request_id, "here is my order number", NOW + dt.timedelta(days=2))
+    r = s.act(r.request_id, Event(EventKind.VERIFIED, method="matching", level="order number and email"),
+              NOW + dt.timedelta(days=19))  # fmt: skip
+    assert r.state is State.APPEALED
+    decided = NOW + dt.timedelta(days=20)
     r = s.act(r.request_id, Event(EventKind.DECIDE_APPEAL, outcome="reversed", reasons=("verified on appeal",)),
-              NOW + dt.timedelta(days=20))  # fmt: skip
-    assert (r.state, r.response_state, r.appeal_outcome) == (State.APPEAL_DECIDED, State.DENIED, "reversed")
-    assert [m.kind for m in SqlOutbox(db).for_request(r.request_id)][-1] == "appeal_decision"
+              decided)  # fmt: skip
+    assert (r.state, r.response_state, r.appeal_outcome) == (State.IN_PROGRESS, State.DENIED, "reversed")
+    assert started == [r.request_id] and r.due_date() == r.appeal_dates.due  # type: ignore[union-attr]
+    r = s.act(r.request_id, Event(EventKind.FULFIL), decided + dt.timedelta(days=1))
+    assert (r.state, r.responded_at, r.response_state) == (State.FULFILLED, NOW, State.DENIED)
+    assert [m.kind for m in SqlOutbox(db).for_request(r.request_id)][-2:] == ["appeal_decision", "result"]
+    actions = [e.action for e in SqlAudit(db).entries(f"request:{r.request_id}")]
+    assert actions[-4:] == ["appeal", "verified", "decide_appeal", "fulfil"]
+    assert verify_chain(SqlAudit(db).entries()).ok
 
 
 def test_a_right_the_notice_and_law_do_not_give_is_denied(db: Database) -> None:

@@ -11,7 +11,7 @@ import typer
 
 from privet.commands.common import EXIT_FINDINGS, JsonOption, WorkspaceOption, fail, out, print_json, workspace
 from privet.law.vocabulary import Right
-from privet.requests.lifecycle import Event, EventKind, RequestError
+from privet.requests.lifecycle import AppealOutcome, Event, EventKind, RequestError
 from privet.requests.model import Agent, Channel, Request, Requester
 
 requests_app = typer.Typer(help="Data-subject requests: take in, verify, advance, answer.", no_args_is_help=True)
@@ -26,6 +26,11 @@ def _line(r: Request, today: dt.date) -> str:
     left = r.days_left(today)
     when = f"due {r.due_date().isoformat()} ({left} days left)" if r.closed_at is None else "closed"
     return f"{r.request_id}  {r.kind.value:<28} {r.state.value:<20} {r.jurisdiction or '?':<6} {when}"
+
+
+def _where(r: Request) -> str:
+    """Where a request stands after a step: its deadline while open, nothing more once closed."""
+    return f"{r.request_id}: {r.state.value}" + (f", due {r.due_date().isoformat()}" if r.closed_at is None else "")
 
 
 @requests_app.command("list")
@@ -161,9 +166,12 @@ def _act(ws: Path, request_id: str, event: Event, actor: str) -> None:
             r = rt.request_service.act(request_id, event, rt.now(), actor)
         except (RequestError, ValueError) as exc:
             fail(str(exc), EXIT_FINDINGS)
-        out.print(f"{r.request_id}: {r.state.value}, due {r.due_date().isoformat()}", markup=False)
-        for note in rt.dispatch():
-            out.print(note, markup=False)
+        notes = rt.dispatch()
+        if notes:  # fulfilment ran: say where the request stands now
+            r = rt.request_service.get(request_id)
+        out.print(_where(r), markup=False)
+        for note in notes:
+            out.print(f"  {note}", markup=False)
 
 
 @requests_app.command("verify")
@@ -233,11 +241,30 @@ def advance(
     request_id: RequestId,
     event: Annotated[EventKind, typer.Argument(help="The step: start, fulfil, confirm_receipt ...")],
     reason: Annotated[list[str], typer.Option(help="A reason told to the person (repeat for several).")] = [],  # noqa: B006
+    outcome: Annotated[AppealOutcome | None, typer.Option(help="For decide_appeal: upheld or reversed.")] = None,
     actor: Actor = "staff:cli",
     ws: WorkspaceOption = Path(),
 ) -> None:
     """Move a request one step along its lifecycle."""
-    _act(ws, request_id, Event(event, reasons=tuple(reason), actor=actor), actor)
+    if event is EventKind.APPEAL:
+        fail("an appeal is recorded with privet requests appeal ID --text ..., which applies its law")
+    if outcome is not None and event is not EventKind.DECIDE_APPEAL:
+        fail("--outcome is for decide_appeal only")
+    _act(ws, request_id, Event(event, reasons=tuple(reason), outcome=outcome.value if outcome else None, actor=actor),
+         actor)  # fmt: skip
+
+
+@requests_app.command("decide-appeal")
+def decide_appeal(
+    request_id: RequestId,
+    outcome: Annotated[AppealOutcome, typer.Option(help="upheld: the decision stands; reversed: act on the request.")],
+    reason: Annotated[list[str], typer.Option(help="Why, told to the person in writing (repeat for several).")],
+    actor: Actor = "staff:cli",
+    ws: WorkspaceOption = Path(),
+) -> None:
+    """Decide an appeal. Upheld ends the request; reversed starts fulfilment, to end fulfilled or partly fulfilled."""
+    event = Event(EventKind.DECIDE_APPEAL, reasons=tuple(reason), outcome=outcome.value, actor=actor)
+    _act(ws, request_id, event, actor)
 
 
 @requests_app.command("extend")

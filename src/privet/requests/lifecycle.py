@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -36,6 +37,11 @@ class EventKind(StrEnum):
     DENY = "deny"
     APPEAL = "appeal"
     DECIDE_APPEAL = "decide_appeal"
+
+
+class AppealOutcome(StrEnum):
+    UPHELD = "upheld"  # the decision stands; the request is final
+    REVERSED = "reversed"  # the company now does what was asked
 
 
 @dataclass(frozen=True)
@@ -84,9 +90,20 @@ class ScheduleReminder:
 
 Effect = SendMessage | StartFulfilment | ScheduleReminder
 
+# A step whose result depends on a decision names one state per outcome (only deciding an appeal, for now).
+Target = State | Mapping[str, State]
+
+# Deciding an appeal goes where its outcome says. Upheld: the decision stands and the request is final. Reversed:
+# the company now does what was asked, so the request is worked again and ends fulfilled or partly fulfilled
+# like any other (the first answer stays in `responded_at`/`response_state`, the decision in `appeal_outcome`).
+APPEAL_OUTCOMES: Mapping[str, State] = {
+    AppealOutcome.UPHELD: State.APPEAL_DECIDED,
+    AppealOutcome.REVERSED: State.IN_PROGRESS,
+}
+
 _OPEN = (State.RECEIVED, State.RECEIPT_CONFIRMED, State.VERIFYING, State.VERIFIED, State.IN_PROGRESS, State.EXTENDED)
 
-TRANSITIONS: dict[tuple[State, EventKind], State] = {
+TRANSITIONS: dict[tuple[State, EventKind], Target] = {
     (State.RECEIVED, EventKind.CONFIRM_RECEIPT): State.RECEIPT_CONFIRMED,
     **{(s, EventKind.BEGIN_VERIFICATION): State.VERIFYING for s in (State.RECEIVED, State.RECEIPT_CONFIRMED,
                                                                     State.EXTENDED)},
@@ -101,7 +118,9 @@ TRANSITIONS: dict[tuple[State, EventKind], State] = {
     **{(s, EventKind.FULFIL_PARTIALLY): State.PARTIALLY_FULFILLED for s in (State.IN_PROGRESS, State.EXTENDED)},
     **{(s, EventKind.DENY): State.DENIED for s in _OPEN},
     **{(s, EventKind.APPEAL): State.APPEALED for s in CLOSED},
-    (State.APPEALED, EventKind.DECIDE_APPEAL): State.APPEAL_DECIDED,
+    # Identity proved while the appeal is open (the usual ground for reversing a "could not verify" denial).
+    (State.APPEALED, EventKind.VERIFIED): State.APPEALED,
+    (State.APPEALED, EventKind.DECIDE_APPEAL): APPEAL_OUTCOMES,
 }  # fmt: skip
 
 _MESSAGES = {
@@ -123,18 +142,22 @@ def allowed_events(state: State) -> list[EventKind]:
 
 def advance(request: Request, event: Event, now: dt.datetime) -> tuple[Request, list[Effect]]:
     """The request after `event` at `now`, and what must happen because of it."""
-    target = TRANSITIONS.get((request.state, event.kind))
-    if target is None:
+    found = TRANSITIONS.get((request.state, event.kind))
+    if found is None:
         allowed = ", ".join(e.value for e in allowed_events(request.state)) or "nothing: the request is final"
         raise IllegalTransition(f"request {request.request_id} is {request.state.value}; cannot {event.kind.value} "
                                 f"(allowed: {allowed})")  # fmt: skip
     _guard(request, event, now)
+    target = found if isinstance(found, State) else found[event.outcome or ""]
     changes: dict[str, object] = {"state": target}
     effects: list[Effect] = []
     match event.kind:
         case EventKind.VERIFIED:
             changes["verification_level"] = event.level or event.method or "verified"
         case EventKind.START:
+            effects.append(StartFulfilment(request.request_id))
+        case EventKind.DECIDE_APPEAL if target is State.IN_PROGRESS:
+            changes |= {"appeal_outcome": event.outcome, "outcome_reasons": event.reasons}
             effects.append(StartFulfilment(request.request_id))
         case EventKind.EXTEND:
             changes |= {"extended": True, "extension_reason": "; ".join(event.reasons)}
@@ -166,14 +189,7 @@ def _guard(request: Request, event: Event, now: dt.datetime) -> None:
     today = catalogue().local_date(request.jurisdiction, now)  # the law's day, as the deadlines were counted
     kind = event.kind
     if kind is EventKind.START:
-        if request.state in (State.RECEIVED, State.RECEIPT_CONFIRMED, State.EXTENDED) and request.needs_verification \
-                and request.verification_level is None:  # fmt: skip
-            raise IllegalTransition(f"a {request.kind.value} request must be verified before fulfilment starts")
-        agent = request.agent
-        if agent is not None and not agent.approved:
-            raise IllegalTransition("the authorised agent's authority has not been approved; review it first")
-        if agent is not None and agent.scope and request.kind not in agent.scope:
-            raise IllegalTransition(f"the agent's authority does not cover {request.kind.value} requests")
+        _may_start(request)
     elif kind is EventKind.EXTEND:
         if request.extended:
             raise IllegalTransition("the request was already extended once; the law allows one extension")
@@ -196,8 +212,27 @@ def _guard(request: Request, event: Event, now: dt.datetime) -> None:
             )
         if event.appeal_window_ends is not None and today > event.appeal_window_ends:
             raise IllegalTransition(f"the appeal window closed on {event.appeal_window_ends}")
+        if request.appeal_outcome is not None:
+            raise IllegalTransition(f"the request was appealed once already (the appeal was "
+                                    f"{request.appeal_outcome}); that decision is final, and the person may complain "
+                                    "to the regulator")  # fmt: skip
     elif kind is EventKind.DECIDE_APPEAL:
-        if event.outcome not in ("upheld", "reversed"):
+        if event.outcome is None or event.outcome not in APPEAL_OUTCOMES:
             raise RequestError("an appeal decision is 'upheld' or 'reversed'")
         if not event.reasons:
             raise RequestError("an appeal decision needs its reasons, in writing")
+        if APPEAL_OUTCOMES[event.outcome] is State.IN_PROGRESS:
+            _may_start(request)
+
+
+def _may_start(request: Request) -> None:
+    """Whether fulfilment may begin: the person verified where the right needs it, an agent approved and in scope."""
+    if request.needs_verification and request.verification_level is None and request.state is not State.VERIFIED:
+        hint = "; record the verification first (it may be recorded while the appeal is open)" \
+            if request.state is State.APPEALED else ""  # fmt: skip
+        raise IllegalTransition(f"a {request.kind.value} request must be verified before fulfilment starts{hint}")
+    agent = request.agent
+    if agent is not None and not agent.approved:
+        raise IllegalTransition("the authorised agent's authority has not been approved; review it first")
+    if agent is not None and agent.scope and request.kind not in agent.scope:
+        raise IllegalTransition(f"the agent's authority does not cover {request.kind.value} requests")

@@ -114,7 +114,8 @@ class Request:
         return self.kind not in NO_VERIFICATION
 
     def due_date(self) -> dt.date:
-        if self.state in (State.APPEALED,) and self.appeal_dates:
+        # An open appeal, and a reversed one being acted on, answer to the appeal's deadline.
+        if self.appeal_dates and (self.state is State.APPEALED or self.appeal_outcome == "reversed"):
             return self.appeal_dates.due
         if self.extended and self.dates.extended_due:
             return self.dates.extended_due

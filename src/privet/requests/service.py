@@ -243,7 +243,8 @@ class RequestService:
                     "standard": standard.level,
                 },
             )
-            if outcome.met and request.state in (State.RECEIVED, State.RECEIPT_CONFIRMED, State.VERIFYING):
+            if outcome.met and request.state in (State.RECEIVED, State.RECEIPT_CONFIRMED, State.VERIFYING,
+                                                 State.APPEALED):  # fmt: skip
                 self.act(request_id, Event(EventKind.VERIFIED, method="matching", level=outcome.level), now, actor)
         return outcome
 

@@ -176,3 +176,42 @@ def test_links_expire(api: Api) -> None:
     api.app.state.services.links = links
     answer = api.client.get("/api/v1/public/requests/status", params={"token": link.token})
     assert answer.status_code == 404 and "expired" in answer.json()["detail"]
+
+
+def test_an_agents_authority_is_reviewed_over_the_api(any_api: Api) -> None:
+    api = any_api
+    body = {"kind": "access", "email": "una@example.com", "jurisdiction": "us-ca",
+            "agent": {"name": "Dee Agent", "email": "dee@agency.example", "evidence": "signed_letter",
+                      "document_ref": "letter-1.pdf", "scope": ["access"]}}  # fmt: skip
+    answer = api.client.post(REQUESTS, json=body, headers=api.headers("privacy_officer"))
+    assert answer.status_code == 201, answer.text
+    rid = str(answer.json()["request"]["request_id"])
+    checks: dict[str, object] = {"document": "signed_letter", "names_person": True, "names_agent": True,
+                                 "states_authorisation": True, "signed": True}  # fmt: skip
+    asked = step(api, rid, "agent", checks)
+    assert (asked["outcome"], asked["person_asked"], asked["cites"]) == ("needs_person_confirmation", True,
+                                                                         ["11 CCR 7063(a)"])  # fmt: skip
+    assert asked["request"]["agent"]["reviewed"] and not asked["request"]["agent"]["approved"]
+    assert [m.to for m in api.runtime.outbox.for_request(rid) if m.kind == "agent_confirmation"] == ["una@example.com"]
+    rejected = step(api, rid, "agent", {**checks, "signed": False})
+    assert rejected["outcome"] == "rejected" and "not signed by the person" in rejected["reasons"][0]
+    approved = step(api, rid, "agent", {**checks, "person_confirmed": True})
+    assert approved["outcome"] == "approved" and approved["request"]["agent"]["confirmed_by_person"]
+    assert approved["request"]["state"] == "receipt_confirmed"  # the person must still be verified for access
+    detail = api.client.get(f"{REQUESTS}/{rid}", headers=api.headers("privacy_officer")).json()
+    assert [e["action"] for e in detail["timeline"]].count("agent_reviewed") == 3
+
+    assert step(api, rid, "agent", {**checks, "document": "fax"}, status=422)["code"] == "invalid_input"
+    plain = str(submit(api, email="val@example.com")["request_id"])
+    refused = step(api, plain, "agent", checks, status=422)
+    assert refused["code"] == "request_invalid" and "has no authorised agent" in refused["detail"]
+    assert step(api, "rnosuchrequest", "agent", checks, status=404)["code"] == "not_found"
+
+
+def test_a_residence_is_understood_or_refused_never_denied(api: Api) -> None:
+    assert submit(api, jurisdiction="de", email="wim@example.com")["jurisdiction"] == "eu"
+    answer = api.client.post(REQUESTS, json={"kind": "access", "email": "xo@example.com", "jurisdiction": "us-fl"},
+                             headers=api.headers("privacy_officer"))  # fmt: skip
+    assert answer.status_code == 422 and answer.json()["code"] == "request_invalid"
+    assert "unknown residence 'us-fl'" in answer.json()["detail"] and "us-ca" in answer.json()["detail"]
+    assert not [r for r in api.runtime.requests.all() if r.requester.email == "xo@example.com"]

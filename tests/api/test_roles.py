@@ -50,6 +50,13 @@ class Env:
         self.post("/api/v1/consent/events", CHOICE)
         return url, {"params": {"identifier": CHOICE["identifier"]}}
 
+    def with_agent(self) -> str:
+        body = {"kind": "access", "email": f"{uuid.uuid4().hex[:8]}@example.com", "jurisdiction": "us-ca",
+                "agent": {"name": "Dee Agent", "evidence": "signed_letter", "document_ref": "letter.pdf"}}  # fmt: skip
+        answer = self.api.client.post("/api/v1/requests", json=body, headers=self.admin)
+        assert answer.status_code == 201, answer.text
+        return str(answer.json()["request"]["request_id"])
+
     def verifying(self) -> str:
         rid = self.request()
         self.post(f"/api/v1/requests/{rid}/verification/send")
@@ -158,6 +165,9 @@ ENDPOINTS: dict[tuple[str, str], tuple[str | Scope, Callable[[Env], Call]]] = {
         Scope.REQUESTS_WRITE, _rid("/api/v1/requests/{rid}/extend", {"reason": "complex"})),
     ("POST", "/api/v1/requests/{request_id}/deny"): (
         Scope.REQUESTS_WRITE, _rid("/api/v1/requests/{rid}/deny", {"reasons": ["no data"]})),
+    ("POST", "/api/v1/requests/{request_id}/agent"): (
+        Scope.REQUESTS_WRITE, _rid("/api/v1/requests/{rid}/agent", {"document": "signed_letter", "names_person": True,
+                                   "names_agent": True, "states_authorisation": True, "signed": True}, "with_agent")),
     ("POST", "/api/v1/requests/{request_id}/appeal"): (
         Scope.REQUESTS_WRITE, _rid("/api/v1/requests/{rid}/appeal", {"text": "no"}, "denied")),
     ("GET", "/api/v1/requests/{request_id}/package"): (

@@ -100,3 +100,40 @@ def test_an_appeal_is_decided_from_the_cli_and_a_reversal_is_acted_on(tmp_path: 
     assert code == 0 and out.strip() == f"{other}: appeal_decided"
     code, out = run(ws, "requests", "advance", other, "deny", "--outcome", "upheld", "--reason", "x")
     assert code == 2 and "--outcome is for decide_appeal only" in out
+
+
+def test_an_authorised_agent_from_submission_to_review(tmp_path: Path) -> None:
+    ws = workspace_of(tmp_path)
+    code, out = run(ws, "requests", "submit", "--kind", "access", "--email", "eve@example.com", "--agent-evidence",
+                    "signed_letter")  # fmt: skip
+    assert code == 2 and "name it with --agent NAME" in out
+    rid = str(submitted(ws, "--kind", "access", "--email", "eve@example.com", "--jurisdiction", "us-ca", "--agent",
+                        "Dee Agent", "--agent-email", "dee@agency.example", "--agent-evidence", "signed_letter",
+                        "--agent-document", "letter-7.pdf", "--agent-scope", "access",
+                        "--agent-scope", "deletion")["request_id"])  # fmt: skip
+    agent = json.loads(run(ws, "requests", "show", rid, "--json")[1])["request"]["agent"]
+    assert (agent["evidence"], agent["document_ref"], agent["scope"]) == ("signed_letter", "letter-7.pdf",
+                                                                          ["access", "deletion"])  # fmt: skip
+    assert agent["email"] == "dee@agency.example" and not agent["reviewed"]
+
+    checks = ("--names-person", "--names-agent", "--states-authorisation", "--signed")
+    code, out = run(ws, "requests", "agent-review", rid, "--document", "signed_letter", *checks[:3])
+    assert code == 1 and "agent rejected" in out and "not signed by the person" in out
+    code, out = run(ws, "requests", "agent-review", rid, "--document", "signed_letter", *checks)
+    assert code == 1 and "agent needs_person_confirmation" in out and "the person was asked to confirm" in out
+    asked = [line for line in run(ws, "outbox", "--request", rid)[1].splitlines() if "agent_confirmation" in line]
+    assert len(asked) == 1 and "to eve@example.com" in asked[0]  # the person, not the agent
+    code, out = run(ws, "requests", "agent-review", rid, "--document", "signed_letter", *checks, "--person-confirmed")
+    assert code == 0 and "agent approved (receipt_confirmed)" in out and "11 CCR 7063(a)" in out
+    timeline = json.loads(run(ws, "requests", "show", rid, "--json")[1])["timeline"]
+    assert [e["action"] for e in timeline].count("agent_reviewed") == 3
+
+
+def test_an_agents_opt_out_starts_once_the_power_of_attorney_is_approved(tmp_path: Path) -> None:
+    ws = workspace_of(tmp_path)
+    rid = str(submitted(ws, "--kind", "opt_out_sale", "--email", "fay@example.com", "--jurisdiction", "us-ca",
+                        "--agent", "Gus Agent", "--agent-evidence", "power_of_attorney")["request_id"])  # fmt: skip
+    assert json.loads(run(ws, "requests", "show", rid, "--json")[1])["request"]["state"] == "receipt_confirmed"
+    code, out = run(ws, "requests", "agent-review", rid, "--document", "power_of_attorney", "--names-person",
+                    "--names-agent", "--states-authorisation", "--signed")  # fmt: skip
+    assert code == 0 and f"{rid}: agent approved (fulfilled)" in out

@@ -47,6 +47,7 @@ NEEDED: dict[MessageKind, dict[str, Any]] = {
     MessageKind.APPEAL_RECEIVED: {"state": State.APPEALED, "appeal_dates": APPEAL_DATES},
     MessageKind.APPEAL_DECISION: {"state": State.APPEAL_DECIDED, "appeal_dates": APPEAL_DATES,
                                   "appeal_outcome": "upheld", "outcome_reasons": ("the law requires us to keep it",)},
+    MessageKind.AGENT_CONFIRMATION: {"agent": Agent("Dee Agent", "dee@agency.example", "signed_letter")},
 }  # fmt: skip
 
 
@@ -153,6 +154,21 @@ def test_the_verification_code_message_holds_the_code_and_its_expiry() -> None:
 def test_no_other_message_carries_the_code(kind: MessageKind) -> None:
     msg = render(kind, request(**NEEDED.get(kind, {})), extra={**EXTRA, "code": "918273"})
     assert "918273" not in msg.text and msg.html is not None and "918273" not in msg.html
+
+
+@pytest.mark.parametrize("language", ["en", "de"])
+def test_the_person_is_asked_to_confirm_an_agent_directly(language: str) -> None:
+    agent = Agent("Dee Agent", "dee@agency.example", "signed_letter")
+    msg = render(MessageKind.AGENT_CONFIRMATION, request(language=language, agent=agent))
+    flat = " ".join(msg.text.split())
+    assert msg.to == "ann@example.test" and "dee@agency.example" not in msg.text  # the person, never the agent
+    assert "Dee Agent" in msg.subject and flat.count("Dee Agent") >= 3
+    assert ("tell us that you gave Dee Agent permission" if language == "en" else "Dee Agent erlaubt haben") in flat
+    no_address = request(agent=agent, requester=Requester(phone="+1 555 0100", language=language))
+    with pytest.raises(MessageError, match="no email address"):
+        render(MessageKind.AGENT_CONFIRMATION, no_address)
+    with pytest.raises(MessageError, match="no authorised agent"):
+        render(MessageKind.AGENT_CONFIRMATION, request())
 
 
 def test_the_extension_states_its_reasons_and_the_new_date() -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from collections.abc import Mapping, Sequence
 
@@ -168,6 +169,42 @@ def test_an_agents_opt_out_waits_for_the_review_of_authority(setup: Setup) -> No
     submission = Submission(Right.OPT_OUT_SALE, Requester(email="k@example.test"), "us-ca", agent=Agent("Agent Co"))
     r = setup.service.submit(submission, NOW).request
     assert r.state is State.RECEIPT_CONFIRMED and setup.scheduler.fulfilments == []
+
+
+def test_reviewing_an_agent_asks_the_person_approves_or_starts_work(setup: Setup) -> None:
+    from privet.requests.agents import AgentEvidence, AgentOutcome, Document
+    from privet.requests.model import Agent
+
+    s = setup.service
+    letter = AgentEvidence(Document.SIGNED_LETTER, names_person=True, names_agent=True, states_authorisation=True,
+                           signed=True)  # fmt: skip
+    agent = Agent("Agent Co", "agent@agency.test", "signed_letter", "letter.pdf")
+    r = s.submit(Submission(Right.ACCESS, Requester(email="p@example.test"), "us-ca", agent=agent), NOW).request
+    done = s.review_agent(r.request_id, letter, NOW, "staff:ida")
+    assert done.review.outcome is AgentOutcome.NEEDS_PERSON_CONFIRMATION and done.asked_person
+    assert done.request.agent is not None and done.request.agent.reviewed and not done.request.agent.approved
+    asked = [m for m in setup.outbox.all() if m.kind == "agent_confirmation"]
+    assert len(asked) == 1 and asked[0].to == "p@example.test"
+    entry = setup.audit.entries[-1]
+    assert (entry.actor, entry.action, entry.payload["outcome"]) == ("staff:ida", "agent_reviewed",
+                                                                     "needs_person_confirmation")  # fmt: skip
+    confirmed = s.review_agent(r.request_id, dataclasses.replace(letter, person_confirmed=True), NOW, "staff:ida")
+    assert confirmed.review.approved and confirmed.request.state is State.RECEIPT_CONFIRMED  # still to be verified
+    assert len([m for m in setup.outbox.all() if m.kind == "agent_confirmation"]) == 1
+
+    opt_out = Submission(Right.OPT_OUT_SALE, Requester(email="q@example.test"), "us-ca", agent=Agent("Agent Co"))
+    o = s.submit(opt_out, NOW).request
+    poa = dataclasses.replace(letter, document=Document.POWER_OF_ATTORNEY)
+    started = s.review_agent(o.request_id, poa, NOW)
+    assert started.review.approved and started.request.state is State.IN_PROGRESS
+    assert setup.scheduler.fulfilments == [o.request_id]
+
+    plain = s.submit(Submission(Right.ACCESS, Requester(email="r@example.test"), "us-ca"), NOW).request
+    with pytest.raises(RequestError, match="has no authorised agent"):
+        s.review_agent(plain.request_id, letter, NOW)
+    s.act(o.request_id, Event(EventKind.FULFIL), NOW)
+    with pytest.raises(RequestError, match="is fulfilled; its agent can no longer be reviewed"):
+        s.review_agent(o.request_id, poa, NOW)
 
 
 def test_verification_by_signed_in_account(setup: Setup) -> None:

@@ -441,8 +441,12 @@ def test_an_agents_authority_is_reviewed_in_the_console(client: TestClient, rt: 
     assert r.status_code == 200
     reviewed = rt.requests.get(stored.request_id)
     assert reviewed is not None and reviewed.agent is not None and reviewed.agent.approved
-    client.post(f"/console/requests/{stored.request_id}/act", data={"csrf_token": token, "event": "start"})
-    assert rt.requests.get(stored.request_id).state is State.FULFILLED  # type: ignore[union-attr]
+    assert reviewed.state is State.FULFILLED  # an approved agent's opt-out starts at once: nobody has to press start
+    assert [e.action for e in rt.audit.entries(f"request:{stored.request_id}")][-3:] == ["agent_reviewed", "start",
+                                                                                         "fulfil"]  # fmt: skip
+    again = client.post(f"/console/requests/{stored.request_id}/agent",
+                        data={"csrf_token": token, "document": "power_of_attorney", **checks})  # fmt: skip
+    assert again.status_code == 409 and "can no longer be reviewed" in again.text
 
 
 def test_consent_lookup_shows_choices_and_history(client: TestClient, rt: Runtime) -> None:

@@ -9,6 +9,7 @@ from pydantic import Field, StringConstraints
 
 from privet.api.models import Input, Jurisdiction, Line, Output, Reason, Text
 from privet.law.vocabulary import Right
+from privet.requests.agents import Document
 from privet.requests.codec import to_dict
 from privet.requests.lifecycle import EventKind
 from privet.requests.model import Request
@@ -44,6 +45,17 @@ class EventIn(Input):
     level: Line | None = None
     outcome: Literal["upheld", "reversed"] | None = Field(default=None, description="For decide_appeal")
     text: Text | None = None
+
+
+class AgentReviewIn(Input):
+    """What the reviewer found in the agent's document (the document itself stays where the agent's reference says)."""
+
+    document: Document
+    names_person: bool = Field(description="It gives the person's name and contact details")
+    names_agent: bool = Field(description="It names the agent, with contact details")
+    states_authorisation: bool = Field(description="It states that the person authorises the agent")
+    signed: bool = Field(description="It is signed by the person")
+    person_confirmed: bool = Field(default=False, description="The person confirmed the agent to us directly")
 
 
 class ExtendIn(Input):
@@ -180,6 +192,15 @@ class CodeResultOut(Output):
     status: str = Field(description="ok, wrong, expired, locked (send a new code) or used")
     attempts_left: int
     state: str
+
+
+class AgentReviewOut(Output):
+    request: RequestOut
+    outcome: str = Field(description="approved, needs_person_confirmation (the person was asked) or rejected")
+    reasons: list[str]
+    cites: list[str]
+    inferred: bool = Field(description="The rule applied rests on privet's reading, not a confirmed citation")
+    person_asked: bool = Field(description="A message asks the person to confirm the agent")
 
 
 class LinksOut(Output):

@@ -11,6 +11,7 @@ import typer
 
 from privet.commands.common import EXIT_FINDINGS, JsonOption, WorkspaceOption, fail, out, print_json, workspace
 from privet.law.vocabulary import Right
+from privet.requests.agents import Document
 from privet.requests.lifecycle import AppealOutcome, Event, EventKind, RequestError
 from privet.requests.model import Agent, Channel, Request, Requester
 
@@ -122,6 +123,16 @@ def submit(
     language: Annotated[str, typer.Option(help="Language for messages.")] = "en",
     details: Annotated[str, typer.Option(help="What the person wrote (for corrections: field = value lines).")] = "",
     agent: Annotated[str | None, typer.Option(help="An authorised agent's name, when one acts for the person.")] = None,
+    agent_email: Annotated[str | None, typer.Option(help="The agent's email address.")] = None,
+    agent_evidence: Annotated[
+        Document | None, typer.Option(help="The agent's evidence of authority (review it with agent-review).")
+    ] = None,
+    agent_document: Annotated[
+        str | None, typer.Option(help="Where the agent's document is kept (a file name or reference, not its content).")
+    ] = None,
+    agent_scope: Annotated[
+        list[Right], typer.Option(help="A right the agent's authority covers (repeat); none given: every right.")
+    ] = [],  # noqa: B006
     channel: Annotated[Channel, typer.Option(help="How the request arrived.")] = Channel.CLI,
     ws: WorkspaceOption = Path(),
     as_json: JsonOption = False,
@@ -129,15 +140,18 @@ def submit(
     """Take in a request: the person's residence decides the law, the deadlines and what happens next."""
     from privet.requests.intake import Submission
 
+    if agent is None and (agent_email or agent_evidence or agent_document or agent_scope):
+        fail("--agent-email, --agent-evidence, --agent-document and --agent-scope describe an agent: name it with "
+             "--agent NAME")  # fmt: skip
+    acting = None
+    if agent:
+        evidence = agent_evidence.value if agent_evidence else ""
+        acting = Agent(agent, agent_email, evidence, agent_document, tuple(agent_scope))
     with workspace(ws) as rt:
         submission = Submission(
-            kind,
-            Requester(email=email, name=name, phone=phone, language=language),
-            jurisdiction,
-            channel,
-            Agent(agent) if agent else None,
+            kind, Requester(email=email, name=name, phone=phone, language=language), jurisdiction, channel, acting,
             details,
-        )
+        )  # fmt: skip
         try:
             done = rt.request_service.submit(submission, rt.now(), actor="staff:cli")
         except RequestError as exc:
@@ -157,7 +171,10 @@ def submit(
         elif done.duplicate:
             out.print(f"already open as {r.request_id} ({r.state.value}); not taken in twice", markup=False)
         else:
-            out.print(f"{r.request_id}: {r.state.value}, due {r.due_date().isoformat()}", markup=False)
+            out.print(_where(r), markup=False)
+            if r.agent is not None and not r.agent.reviewed:
+                out.print(f"  the agent's authority awaits review: privet requests agent-review {r.request_id} ...",
+                          markup=False)  # fmt: skip
 
 
 def _act(ws: Path, request_id: str, event: Event, actor: str) -> None:
@@ -265,6 +282,46 @@ def decide_appeal(
     """Decide an appeal. Upheld ends the request; reversed starts fulfilment, to end fulfilled or partly fulfilled."""
     event = Event(EventKind.DECIDE_APPEAL, reasons=tuple(reason), outcome=outcome.value, actor=actor)
     _act(ws, request_id, event, actor)
+
+
+@requests_app.command("agent-review")
+def agent_review(
+    request_id: RequestId,
+    document: Annotated[Document, typer.Option(help="The kind of document the agent sent.")],
+    names_person: Annotated[bool, typer.Option(help="It gives the person's name and contact details.")] = False,
+    names_agent: Annotated[bool, typer.Option(help="It names the agent, with contact details.")] = False,
+    states_authorisation: Annotated[
+        bool, typer.Option(help="It states that the person authorises the agent to act for them.")
+    ] = False,
+    signed: Annotated[bool, typer.Option(help="It is signed by the person.")] = False,
+    person_confirmed: Annotated[bool, typer.Option(help="The person confirmed the agent to us directly.")] = False,
+    actor: Actor = "staff:cli",
+    ws: WorkspaceOption = Path(),
+) -> None:
+    """Record the review of an authorised agent's evidence: approved, rejected, or the person is asked to confirm."""
+    from privet.requests.agents import AgentEvidence
+
+    evidence = AgentEvidence(document, names_person, names_agent, states_authorisation, signed, person_confirmed)
+    with workspace(ws) as rt:
+        try:
+            done = rt.request_service.review_agent(request_id, evidence, rt.now(), actor)
+        except RequestError as exc:
+            fail(str(exc), EXIT_FINDINGS)
+        notes = rt.dispatch()
+        r = rt.request_service.get(request_id) if notes else done.request
+        out.print(f"{request_id}: agent {done.review.outcome.value} ({r.state.value})", markup=False)
+        for reason in done.review.reasons:
+            out.print(f"  {reason}", markup=False)
+        for cite in done.review.cites:
+            out.print(f"  rule: {cite}" + (" (inferred)" if done.review.inferred else ""), markup=False)
+        if done.review.outcome.value == "needs_person_confirmation":
+            out.print("  the person was asked to confirm (privet outbox)" if done.asked_person else
+                      "  the person has no email address: ask them to confirm another way, then review again with "
+                      "--person-confirmed", markup=False)  # fmt: skip
+        for note in notes:
+            out.print(f"  {note}", markup=False)
+        if not done.review.approved:
+            raise typer.Exit(EXIT_FINDINGS)
 
 
 @requests_app.command("extend")

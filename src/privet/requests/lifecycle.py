@@ -67,6 +67,7 @@ class MessageKind(StrEnum):
     APPEAL_RECEIVED = "appeal_received"
     APPEAL_DECISION = "appeal_decision"
     ALREADY_OPEN = "already_open"  # the same request was made again: where to follow the open one
+    AGENT_CONFIRMATION = "agent_confirmation"  # to the person: verify yourself and confirm the agent acts for you
 
 
 @dataclass(frozen=True)

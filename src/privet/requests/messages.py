@@ -154,6 +154,10 @@ def render_message(
     `status_link`, the private link to the request's status page, which receipts and codes carry.
     """
     to = request.requester.email or (request.agent.email if request.agent else None)
+    if kind is MessageKind.AGENT_CONFIRMATION:
+        if request.agent is None:
+            raise MessageError(f"request {request.request_id} has no authorised agent for the person to confirm")
+        to = request.requester.email  # the person themselves, never the agent whose authority is in question
     if not to or "\n" in to or "\r" in to:
         raise MessageError(f"request {request.request_id} has no email address to write to")
     language = choose_language(request.requester.language, kind, manifest)

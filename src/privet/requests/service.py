@@ -7,6 +7,7 @@ leaves either the old state or the new one, never half of each.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import datetime as dt
 import secrets
 from collections.abc import Callable, Mapping, Sequence
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from privet.manifest.model import Manifest
+from privet.requests.agents import AgentEvidence, AgentOutcome, AgentReview, review_agent
 from privet.requests.intake import Submission, appeal_terms, receive
 from privet.requests.lifecycle import (
     Event,
@@ -26,7 +28,7 @@ from privet.requests.lifecycle import (
     advance,
 )
 from privet.requests.messages import MessageError
-from privet.requests.model import Request, State
+from privet.requests.model import CLOSED, FINAL, Request, State
 from privet.requests.ports import AuditLog, Outbox, OutboxItem, Reminder, RequestStore, Scheduler, UnitOfWork
 from privet.requests.verification import (
     CodeRecord,
@@ -64,6 +66,13 @@ Renderer = Callable[[MessageKind, Request, Sequence[str], Mapping[str, str]], Re
 class Submitted:
     request: Request
     duplicate: bool  # the same person already has this request open: it was recognised, not doubled
+
+
+@dataclass(frozen=True)
+class AgentReviewed:
+    request: Request  # with the reviewed agent; in progress when the approval let an opt-out start
+    review: AgentReview
+    asked_person: bool  # a message asks the person to confirm the agent (False: no address to write to)
 
 
 def new_request_id() -> str:
@@ -159,6 +168,35 @@ class RequestService:
         dates, window_ends = appeal_terms(self.manifest, request, now)
         event = Event(EventKind.APPEAL, text=text, appeal_dates=dates, appeal_window_ends=window_ends, actor=actor)
         return self.act(request_id, event, now, actor)
+
+    def review_agent(
+        self, request_id: str, evidence: AgentEvidence, now: dt.datetime, actor: str = "system"
+    ) -> AgentReviewed:
+        """Record what a reviewer found in the agent's document. Where the person must still confirm the agent,
+        they are asked to; an approved agent's opt-out (which may not wait on verification) starts at once."""
+        request = self.get(request_id)
+        if request.agent is None:
+            raise RequestError(f"request {request_id} has no authorised agent; nothing to review")
+        if request.state in CLOSED | FINAL:
+            raise RequestError(f"request {request_id} is {request.state.value}; its agent can no longer be reviewed")
+        review = review_agent(request.agent, evidence, request.kind, request.jurisdiction)
+        updated = dataclasses.replace(request, agent=review.agent)
+        outgoing: list[OutboxItem] = []
+        if review.outcome is AgentOutcome.NEEDS_PERSON_CONFIRMATION:
+            with contextlib.suppress(MessageError):  # no address of the person's own: staff must ask another way
+                effect = SendMessage(request_id, MessageKind.AGENT_CONFIRMATION)
+                outgoing.append(self._message(updated, effect, now, {}))
+        payload = {"outcome": review.outcome.value, "reasons": list(review.reasons), "cites": list(review.cites),
+                   "document": evidence.document.value, "person_asked": bool(outgoing)}  # fmt: skip
+        with self.unit_of_work():
+            self.store.save(updated, expected_state=request.state.value)
+            self._audit(now, actor, "agent_reviewed", updated, payload)
+            for item in outgoing:
+                self.outbox.enqueue(item)
+        waiting = updated.state in (State.RECEIVED, State.RECEIPT_CONFIRMED)
+        if review.approved and waiting and not updated.needs_verification:
+            updated = self.act(request_id, Event(EventKind.START), now, "system")
+        return AgentReviewed(updated, review, bool(outgoing))
 
     def send_code(self, request_id: str, secret: bytes, now: dt.datetime) -> Request:
         """Email a one-time code (only its keyed hash is kept) and move the request to verifying."""

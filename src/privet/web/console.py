@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping
 from typing import Annotated, Any
 
@@ -12,12 +11,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from privet.api.auth import Principal, authenticator
 from privet.api.roles import Scope
 from privet.fulfilment.executor import StepState
-from privet.requests.agents import AgentEvidence, Document, review_agent
+from privet.requests.agents import AgentEvidence, Document
 from privet.requests.lifecycle import Event, EventKind, RequestError, allowed_events
 from privet.requests.model import Request as DsRequest
 from privet.requests.model import State
 from privet.requests.verification import required_standard
-from privet.store.session import unit_of_work
 from privet.web import charts
 from privet.web.access import Form, csrf_ok, over_limit, runtime, services, staff, staff_csrf
 from privet.web.pages import error_page, page, refused, too_many
@@ -216,9 +214,12 @@ def review(request: Request, request_id: str, user: Worker, form: Form) -> Respo
     except ValueError:
         return _detail(request, rt, user, ds, error="Choose the kind of document the agent sent.", status=422)
     checks = {name: form.get(name) == "yes" for name, _ in AGENT_CHECKS}
-    outcome = review_agent(ds.agent, AgentEvidence(document, **checks), ds.kind, ds.jurisdiction)
-    payload = {"outcome": outcome.outcome.value, "reasons": list(outcome.reasons), "cites": list(outcome.cites)}
-    with services(request).workflow, unit_of_work(rt.db):
-        rt.requests.save(dataclasses.replace(ds, agent=outcome.agent), expected_state=ds.state.value)
-        rt.audit.record(rt.now(), user.actor, "agent_reviewed", f"request:{request_id}", payload)
+    try:
+        with services(request).workflow:
+            rt.request_service.review_agent(request_id, AgentEvidence(document, **checks), rt.now(), user.actor)
+    except RequestError as exc:
+        return _detail(request, rt, user, rt.requests.get(request_id) or ds, error=str(exc), status=409)
+    notes = services(request).dispatch()  # an approved agent's opt-out starts at once
+    if notes:
+        return _detail(request, rt, user, rt.requests.get(request_id) or ds, notes=notes)
     return RedirectResponse(f"/console/requests/{request_id}", status_code=303)

@@ -1,4 +1,5 @@
-"""Data-subject requests for staff: take in, list by urgency, show, verify, advance, extend, deny, appeal, packages.
+"""Data-subject requests for staff: take in, list by urgency, show, verify, advance, extend, deny, appeal, agents,
+packages.
 
 Steps run one at a time (the workflow lock); fulfilment that a step starts runs after the response is sent.
 """
@@ -19,6 +20,8 @@ from privet.api.errors import NotFound, problem_responses
 from privet.api.links import LinkPurpose
 from privet.api.models import Jurisdiction
 from privet.api.request_models import (
+    AgentReviewIn,
+    AgentReviewOut,
     AppealIn,
     CodeIn,
     CodeResultOut,
@@ -38,6 +41,7 @@ from privet.api.request_models import (
 )
 from privet.api.roles import Scope
 from privet.law.vocabulary import Right
+from privet.requests.agents import AgentEvidence
 from privet.requests.intake import Submission
 from privet.requests.lifecycle import Event, EventKind, RequestError, allowed_events
 from privet.requests.model import Agent, Channel, Request, Requester, State
@@ -202,6 +206,21 @@ def appeal(request_id: RequestPath, body: AppealIn, tasks: BackgroundTasks,
     get_request(services, request_id)
     return RequestOut.of(step(services, tasks, lambda: rt.request_service.appeal(request_id, body.text, rt.now(),
                                                                                  actor=who.actor)))  # fmt: skip
+
+
+@router.post("/requests/{request_id}/agent", response_model=AgentReviewOut, responses=STEP_PROBLEMS)
+def review_agent(request_id: RequestPath, body: AgentReviewIn, tasks: BackgroundTasks,
+                 services: ServicesDep, who: Principal = WRITE) -> AgentReviewOut:  # fmt: skip
+    """Record the review of an authorised agent's evidence; where a letter needs it, the person is asked to confirm."""
+    rt = services.runtime
+    get_request(services, request_id)
+    evidence = AgentEvidence(body.document, body.names_person, body.names_agent, body.states_authorisation,
+                             body.signed, body.person_confirmed)  # fmt: skip
+    done = step(services, tasks, lambda: rt.request_service.review_agent(request_id, evidence, rt.now(), who.actor))
+    review = done.review
+    return AgentReviewOut(request=RequestOut.of(done.request), outcome=review.outcome.value,
+                          reasons=list(review.reasons), cites=list(review.cites), inferred=review.inferred,
+                          person_asked=done.asked_person)  # fmt: skip
 
 
 @router.get("/requests/{request_id}/package", response_class=ZipFile,

@@ -137,3 +137,9 @@ def test_an_agents_opt_out_starts_once_the_power_of_attorney_is_approved(tmp_pat
     code, out = run(ws, "requests", "agent-review", rid, "--document", "power_of_attorney", "--names-person",
                     "--names-agent", "--states-authorisation", "--signed")  # fmt: skip
     assert code == 0 and f"{rid}: agent approved (fulfilled)" in out
+
+
+def test_outbox_send_needs_smtp_settings(tmp_path: Path) -> None:
+    ws = workspace_of(tmp_path)
+    code, out = run(ws, "outbox", "--send")
+    assert code == 2 and "no SMTP server configured" in out and "privet outbox --full" in out

@@ -19,12 +19,14 @@ from privet.manifest.notice import RightsOffer
 from privet.manifest.period import Period
 from privet.requests.lifecycle import MessageKind
 from privet.requests.messages import (
+    CODE_REMOVED,
     MessageError,
     OutboxMessage,
     OutboxStatus,
     choose_language,
     environment,
     render_message,
+    without_code,
 )
 from privet.requests.model import Agent, Dates, Request, Requester, State
 from privet.workspace.manifest_files import load_manifest
@@ -154,6 +156,16 @@ def test_the_verification_code_message_holds_the_code_and_its_expiry() -> None:
 def test_no_other_message_carries_the_code(kind: MessageKind) -> None:
     msg = render(kind, request(**NEEDED.get(kind, {})), extra={**EXTRA, "code": "918273"})
     assert "918273" not in msg.text and msg.html is not None and "918273" not in msg.html
+
+
+@pytest.mark.parametrize("language", ["en", "de"])
+def test_a_sent_code_is_blanked_and_nothing_else(language: str) -> None:
+    msg = render(MessageKind.VERIFICATION_CODE, request(language=language))
+    text, html = without_code(MessageKind.VERIFICATION_CODE.value, msg.text, msg.html)
+    assert "482913" not in text and html is not None and "482913" not in html
+    assert text == msg.text.replace("482913", CODE_REMOVED) and html == msg.html.replace("482913", CODE_REMOVED)  # type: ignore[union-attr]
+    receipt = render(MessageKind.RECEIPT, request(language=language))
+    assert without_code(MessageKind.RECEIPT.value, receipt.text, receipt.html) == (receipt.text, receipt.html)
 
 
 @pytest.mark.parametrize("language", ["en", "de"])

@@ -97,6 +97,19 @@ def test_outbox(kit: Kit) -> None:
     assert kit.outbox.pending() == []
     sent = kit.outbox.for_request("r1")[0]
     assert (sent.status, sent.attempts) == ("sent", 1)
+    assert (sent.body, sent.html) == ("Body", "<p>B</p>")  # kept as it was unless the caller replaces it
+
+
+def test_a_sent_message_can_be_kept_without_its_secret(kit: Kit) -> None:
+    item = OutboxItem("m2", "r1", "verification_code", "ann@example.test", "Code", "Code:\n    123456\n", "en", NOW,
+                      html="<p>123456</p>")  # fmt: skip
+    kit.outbox.enqueue(item)
+    kit.outbox.mark("m2", "queued", "451 try later", NOW)
+    assert kit.outbox.for_request("r1")[0].body == item.body  # a retry keeps the code: it is still to be sent
+    kit.outbox.mark("m2", "sent", None, NOW, ("Code:\n    [code removed]\n", "<p>[code removed]</p>"))
+    kept = kit.outbox.for_request("r1")[0]
+    assert (kept.status, kept.attempts, kept.last_error) == ("sent", 2, None)
+    assert (kept.body, kept.html) == ("Code:\n    [code removed]\n", "<p>[code removed]</p>")
 
 
 def test_audit_chain_verifies(kit: Kit) -> None:

@@ -9,7 +9,16 @@ from typing import Annotated
 
 import typer
 
-from privet.commands.common import EXIT_FINDINGS, JsonOption, WorkspaceOption, fail, out, print_json, workspace
+from privet.commands.common import (
+    EXIT_FINDINGS,
+    JsonOption,
+    WorkspaceOption,
+    err,
+    fail,
+    out,
+    print_json,
+    workspace,
+)
 from privet.law.vocabulary import Right
 from privet.requests.agents import Document
 from privet.requests.lifecycle import AppealOutcome, Event, EventKind, RequestError
@@ -365,14 +374,34 @@ def outbox(
     ws: WorkspaceOption = Path(),
     request_id: Annotated[str | None, typer.Option("--request")] = None,
     full: Annotated[bool, typer.Option(help="Print whole messages.")] = False,
+    send: Annotated[bool, typer.Option("--send", help="Send what is queued now, via the [mail] SMTP server.")] = False,
 ) -> None:
-    """Messages to people (in the embedded default nothing is mailed: read them here)."""
+    """Messages to people. Without SMTP settings nothing is mailed: read them here (codes included) and pass them on."""
+    from privet.requests.messages import without_code
+
     with workspace(ws) as rt:
+        mailing = rt.settings.mail.configured
+        if send:
+            from privet.jobs.delivery import deliver_pending
+
+            if not mailing:
+                fail("no SMTP server configured: set [mail] host in privet.toml or PRIVET_SMTP_HOST; until then "
+                     "read the messages with privet outbox --full and pass them on")  # fmt: skip
+            done = deliver_pending(rt)
+            for error in done.errors:
+                err.print(error, markup=False)
+            out.print(f"{done.sent} sent, {done.retrying} to retry, {done.failed} failed", markup=False)
+            if done.failed or done.retrying:
+                raise typer.Exit(EXIT_FINDINGS)
+            return
         items = rt.outbox.for_request(request_id) if request_id else rt.outbox.all()
         for m in items:
             out.print(f"{m.created_at.isoformat()} [{m.status}] {m.kind} to {m.to}: {m.subject}", markup=False)
             if full:
-                out.print(m.body + "\n", markup=False)
+                # With mail delivery a code reaches the person by mail only; staff never need to see it. Without
+                # any, staff are the delivery, so a queued code is shown. A sent code is blanked in the store.
+                body = without_code(m.kind, m.body, None)[0] if mailing else m.body
+                out.print(body + "\n", markup=False)
 
 
 @audit_app.command("verify")

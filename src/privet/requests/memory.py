@@ -58,9 +58,13 @@ class MemoryOutbox:
     def pending(self, limit: int = 100) -> list[OutboxItem]:
         return [i for i in self._items.values() if i.status == "queued"][:limit]
 
-    def mark(self, message_id: str, status: str, error: str | None, at: dt.datetime) -> None:
+    def mark(self, message_id: str, status: str, error: str | None, at: dt.datetime,
+             content: tuple[str, str | None] | None = None) -> None:  # fmt: skip
         item = self._items[message_id]
-        self._items[message_id] = dataclasses.replace(item, status=status, attempts=item.attempts + 1, last_error=error)
+        item = dataclasses.replace(item, status=status, attempts=item.attempts + 1, last_error=error)
+        if content is not None:
+            item = dataclasses.replace(item, body=content[0], html=content[1])
+        self._items[message_id] = item
 
     def for_request(self, request_id: str) -> list[OutboxItem]:
         return [i for i in self._items.values() if i.request_id == request_id]

@@ -114,6 +114,23 @@ class OutboxMessage:
         return dataclasses.replace(self, status=status, attempts=attempts, last_error=error)
 
 
+# --- one-time codes in kept messages ---------------------------------------------------------------------------
+
+CODE_REMOVED = "[code removed]"
+# The code template puts the code alone on its line (text) and in its paragraph (HTML); nothing else is six digits
+# alone there, so exactly the code is blanked. tests/requests/test_messages.py holds the template to it.
+_CODE_TEXT = re.compile(r"^([ \t]*)\d{6}[ \t]*$", re.MULTILINE)
+_CODE_HTML = re.compile(r"<p>\s*\d{6}\s*</p>")
+
+
+def without_code(kind: str, text: str, html: str | None) -> tuple[str, str | None]:
+    """A message as it may be kept or shown to staff: a verification code message with its code blanked."""
+    if kind != MessageKind.VERIFICATION_CODE.value:
+        return text, html
+    blanked = _CODE_HTML.sub(f"<p>{CODE_REMOVED}</p>", html) if html else html
+    return _CODE_TEXT.sub(rf"\g<1>{CODE_REMOVED}", text), blanked
+
+
 # --- what templates are given ----------------------------------------------------------------------------------
 
 

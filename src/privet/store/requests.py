@@ -129,12 +129,13 @@ class SqlOutbox:
         query = sa.select(outbox).where(outbox.c.status == "queued").order_by(outbox.c.created_at).limit(limit)
         return session.read(self._db, lambda c: [_item(r) for r in c.execute(query)])
 
-    def mark(self, message_id: str, status: str, error: str | None, at: dt.datetime) -> None:
-        query = (
-            sa.update(outbox)
-            .where(outbox.c.message_id == message_id)
-            .values(status=status, last_error=error, attempts=outbox.c.attempts + 1, updated_at=at)
-        )
+    def mark(self, message_id: str, status: str, error: str | None, at: dt.datetime,
+             content: tuple[str, str | None] | None = None) -> None:  # fmt: skip
+        values: dict[str, Any] = {"status": status, "last_error": error, "attempts": outbox.c.attempts + 1,
+                                  "updated_at": at}  # fmt: skip
+        if content is not None:
+            values |= {"body": content[0], "html": content[1]}
+        query = sa.update(outbox).where(outbox.c.message_id == message_id).values(**values)
         session.write(self._db, lambda c: c.execute(query))
 
     def for_request(self, request_id: str) -> list[OutboxItem]:

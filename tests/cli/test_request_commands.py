@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import re
 from pathlib import Path
@@ -143,3 +144,42 @@ def test_outbox_send_needs_smtp_settings(tmp_path: Path) -> None:
     ws = workspace_of(tmp_path)
     code, out = run(ws, "outbox", "--send")
     assert code == 2 and "no SMTP server configured" in out and "privet outbox --full" in out
+
+
+def test_a_residence_typo_is_refused_and_a_country_code_is_understood(tmp_path: Path) -> None:
+    ws = workspace_of(tmp_path)
+    code, out = run(
+        ws, "requests", "submit", "--kind", "access", "--email", "gil@example.com", "--jurisdiction", "mars"
+    )
+    assert code == 2 and "unknown residence 'mars'" in out and "us-ca" in out and "leave the residence out" in out
+    assert "no requests" in run(ws, "requests", "list", "--all")[1]  # nothing taken in, nobody emailed
+    assert run(ws, "outbox")[1].strip() == ""
+    r = submitted(ws, "--kind", "access", "--email", "gil@example.com", "--jurisdiction", "DE")
+    assert json.loads(run(ws, "requests", "show", str(r["request_id"]), "--json")[1])["request"]["jurisdiction"] == "eu"
+
+
+def test_submit_json_is_clean_and_shows_the_state_after_fulfilment(tmp_path: Path) -> None:
+    ws = workspace_of(tmp_path)
+    result = runner.invoke(app, ["requests", "submit", "--kind", "opt_out_sale", "--email", "hal@example.com",
+                                 "--jurisdiction", "us-ca", "--json", "-w", str(ws)])  # fmt: skip
+    assert result.exit_code == 0
+    answer = json.loads(result.stdout)
+    assert answer["state"] == "fulfilled" and f"{answer['request_id']}: fulfilled" in result.stderr
+
+
+def test_verification_by_data_points_without_systems_says_what_to_do(tmp_path: Path) -> None:
+    ws = workspace_of(tmp_path)
+    rid = str(submitted(ws, "--kind", "access", "--email", "ida@example.com", "--jurisdiction", "us-ca")["request_id"])
+    result = runner.invoke(app, ["requests", "verify", rid, "--point", "name=Ida", "-w", str(ws)])
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)  # a message, not a traceback
+    assert "Connect the systems in privet.toml" in result.output and "Traceback" not in result.output
+
+
+def test_metrics_list_request_types_only(tmp_path: Path) -> None:
+    ws = workspace_of(tmp_path)
+    submitted(ws, "--kind", "access", "--email", "jo@example.com", "--jurisdiction", "eu")
+    year = str(dt.datetime.now(dt.UTC).year)
+    code, out = run(ws, "metrics", "--year", year, "--format", "json")
+    kinds = {row["request_type"] for row in json.loads(out)["rows"]}
+    assert code == 0 and "access" in kinds and "deletion" in kinds
+    assert not kinds & {"appeal", "complain"}

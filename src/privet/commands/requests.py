@@ -22,7 +22,7 @@ from privet.commands.common import (
 from privet.law.vocabulary import Right
 from privet.requests.agents import Document
 from privet.requests.lifecycle import AppealOutcome, Event, EventKind, RequestError
-from privet.requests.model import Agent, Channel, Request, Requester
+from privet.requests.model import REQUEST_KINDS, Agent, Channel, Request, Requester
 
 requests_app = typer.Typer(help="Data-subject requests: take in, verify, advance, answer.", no_args_is_help=True)
 audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
@@ -165,9 +165,9 @@ def submit(
             done = rt.request_service.submit(submission, rt.now(), actor="staff:cli")
         except RequestError as exc:
             fail(str(exc))
-        r = done.request
-        for note in rt.dispatch():
-            out.print(note, markup=False)
+        for note in rt.dispatch():  # notes on stderr: stdout carries the answer (JSON with --json)
+            err.print(note, markup=False)
+        r = rt.request_service.get(done.request.request_id)  # as it stands after fulfilment ran, if it did
         if as_json:
             print_json(
                 {
@@ -235,10 +235,17 @@ def verify(
                 r = rt.request_service.verify_by_account(request_id, keys, account_token, rt.now())
                 out.print(f"{request_id}: verified ({r.verification_level})", markup=False)
             elif point:
+                from privet.fulfilment.executor import FulfilmentError
+                from privet.fulfilment.plan import PlanError
                 from privet.workspace.fulfil import held_points
 
                 provided = dict(p.partition("=")[::2] for p in point)
-                held = held_points(rt, rt.request_service.get(request_id))
+                try:
+                    held = held_points(rt, rt.request_service.get(request_id))
+                except (FulfilmentError, PlanError) as exc:
+                    fail(f"{request_id}: cannot read what the company holds to compare the data points with: {exc}. "
+                         "Connect the systems in privet.toml ([systems]), or record a verification done another "
+                         "way: privet requests verify ID --method NAME", EXIT_FINDINGS)  # fmt: skip
                 outcome = rt.request_service.verify_by_matching(
                     request_id, provided, held, declaration, rt.now(), actor
                 )
@@ -433,7 +440,8 @@ def metrics(
 
     with workspace(ws) as rt:
         try:
-            text = render_metrics(request_metrics(rt.requests.all(), year, kinds=list(Right)), output_format)  # type: ignore[arg-type]
+            # Request types only: appeals are figures of the requests they contest, complaints go to regulators.
+            text = render_metrics(request_metrics(rt.requests.all(), year, kinds=REQUEST_KINDS), output_format)  # type: ignore[arg-type]
         except MetricsError as exc:
             fail(str(exc))
         out.print(text, markup=False)

@@ -45,6 +45,11 @@ NO_VERIFICATION = frozenset(
 )  # fmt: skip
 
 
+# The rights exercised as requests of their own: an appeal is made on the request it contests, and a complaint
+# goes to the supervisory authority.
+REQUEST_KINDS = tuple(r for r in Right if r not in (Right.APPEAL, Right.COMPLAIN))
+
+
 @dataclass(frozen=True, slots=True)
 class Requester:
     """Who the request is about and how to reach them. Data points for matching are held separately."""

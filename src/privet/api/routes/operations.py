@@ -17,6 +17,7 @@ from privet.audit import verify_chain
 from privet.law.vocabulary import Right
 from privet.reports.metrics import request_metrics
 from privet.requests.messages import without_code
+from privet.requests.model import REQUEST_KINDS
 
 router = APIRouter(prefix="/api/v1", tags=["operations"])
 
@@ -117,7 +118,7 @@ def metrics(
     _: Principal = Depends(require(Scope.REPORTS_READ)),
 ) -> MetricsOut:
     """Request metrics of the year (11 CCR 7102), per request type and per jurisdiction."""
-    found = request_metrics(services.runtime.requests.all(), year, kinds=list(Right))
+    found = request_metrics(services.runtime.requests.all(), year, kinds=REQUEST_KINDS)
     return MetricsOut(year=found.year, rows=[
         MetricsRowOut(jurisdiction=row.jurisdiction, kind=row.kind,
                       figures=FiguresOut.model_validate(row.figures.as_dict()))

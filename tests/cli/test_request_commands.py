@@ -140,12 +140,6 @@ def test_an_agents_opt_out_starts_once_the_power_of_attorney_is_approved(tmp_pat
     assert code == 0 and f"{rid}: agent approved (fulfilled)" in out
 
 
-def test_outbox_send_needs_smtp_settings(tmp_path: Path) -> None:
-    ws = workspace_of(tmp_path)
-    code, out = run(ws, "outbox", "--send")
-    assert code == 2 and "no SMTP server configured" in out and "privet outbox --full" in out
-
-
 def test_a_residence_typo_is_refused_and_a_country_code_is_understood(tmp_path: Path) -> None:
     ws = workspace_of(tmp_path)
     code, out = run(
@@ -183,3 +177,27 @@ def test_metrics_list_request_types_only(tmp_path: Path) -> None:
     kinds = {row["request_type"] for row in json.loads(out)["rows"]}
     assert code == 0 and "access" in kinds and "deletion" in kinds
     assert not kinds & {"appeal", "complain"}
+
+
+def test_outbox_send_needs_smtp_settings(tmp_path: Path) -> None:
+    ws = workspace_of(tmp_path)
+    code, out = run(ws, "outbox", "--send")
+    assert code == 2 and "no SMTP server configured" in out and "privet outbox --full" in out
+
+
+def test_requests_imported_from_an_email_and_a_form(tmp_path: Path) -> None:
+    ws = workspace_of(tmp_path)
+    files = REPO / "tests" / "fixtures" / "imports"
+    code, out = run(ws, "requests", "import", str(files / "ambiguous.eml"))
+    assert code == 2 and "several rights (deletion, access); say which with --kind" in out
+    mail = json.loads(runner.invoke(app, ["requests", "import", str(files / "deletion.eml"), "--jurisdiction", "DE",
+                                          "--json", "-w", str(ws)]).stdout)  # fmt: skip
+    shown = json.loads(run(ws, "requests", "show", mail["request_id"], "--json")[1])["request"]
+    assert (shown["kind"], shown["channel"], shown["jurisdiction"]) == ("deletion", "email", "eu")
+    assert shown["requester"]["email"] == "jana.novak@example.org" and mail["state"] == "receipt_confirmed"
+    code, out = run(ws, "requests", "import", str(files / "form.json"))
+    assert code == 0 and "receipt_confirmed" in out and "agent's authority awaits review" in out
+    code, out = run(ws, "requests", "import", str(files / "no_sender.eml"))
+    assert code == 2 and "no sender address" in out
+    (tmp_path / "notes.txt").write_text("delete me")
+    assert run(ws, "requests", "import", str(tmp_path / "notes.txt"))[0] == 2

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -23,6 +23,9 @@ from privet.law.vocabulary import Right
 from privet.requests.agents import Document
 from privet.requests.lifecycle import AppealOutcome, Event, EventKind, RequestError
 from privet.requests.model import REQUEST_KINDS, Agent, Channel, Request, Requester
+
+if TYPE_CHECKING:
+    from privet.requests.intake import Submission
 
 requests_app = typer.Typer(help="Data-subject requests: take in, verify, advance, answer.", no_args_is_help=True)
 audit_app = typer.Typer(help="The hash-chained audit log.", no_args_is_help=True)
@@ -156,11 +159,45 @@ def submit(
     if agent:
         evidence = agent_evidence.value if agent_evidence else ""
         acting = Agent(agent, agent_email, evidence, agent_document, tuple(agent_scope))
+    submission = Submission(
+        kind, Requester(email=email, name=name, phone=phone, language=language), jurisdiction, channel, acting, details
+    )
+    _take_in(ws, submission, as_json)
+
+
+@requests_app.command("import")
+def import_request(
+    file: Annotated[
+        Path, typer.Argument(help="An email saved as .eml, or a form export as .json.", exists=True, dir_okay=False)
+    ],
+    kind: Annotated[Right | None, typer.Option(help="The right exercised, where the file does not say.")] = None,
+    jurisdiction: Annotated[str | None, typer.Option(help="Where the person lives, if the file does not say.")] = None,
+    ws: WorkspaceOption = Path(),
+    as_json: JsonOption = False,
+) -> None:
+    """Take in a request that came by email (.eml: the sender is the person) or as a form export (.json)."""
+    import json
+
+    from privet.requests.imports import from_email, from_form
+
+    try:
+        if file.suffix.lower() == ".eml":
+            submission = from_email(file.read_bytes(), kind, jurisdiction)
+        elif file.suffix.lower() == ".json":
+            try:
+                data = json.loads(file.read_text(encoding="utf-8"))
+            except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+                fail(f"{file}: not JSON: {exc}")
+            submission = from_form(data, kind, jurisdiction)
+        else:
+            fail(f"{file}: import reads an email saved as .eml or a form export as .json")
+    except RequestError as exc:
+        fail(f"{file}: {exc}")
+    _take_in(ws, submission, as_json)
+
+
+def _take_in(ws: Path, submission: Submission, as_json: bool) -> None:
     with workspace(ws) as rt:
-        submission = Submission(
-            kind, Requester(email=email, name=name, phone=phone, language=language), jurisdiction, channel, acting,
-            details,
-        )  # fmt: skip
         try:
             done = rt.request_service.submit(submission, rt.now(), actor="staff:cli")
         except RequestError as exc:

@@ -5,6 +5,11 @@ then hands the due records to the fulfilment executor as action sets, batch by b
 under the run of its as-of date: running it again after a crash resumes that run and skips what is done. The
 command line and the daily job both call `apply`; only the command line asks before it changes anything.
 
+Retention remembers what it anonymised (`privet.retention.journal`): each batch's anonymised records are journaled,
+and the records it deleted leave the journal, in the transaction that checkpoints the batch as done; every sweep
+reads the journal of the collections it evaluates, so a record anonymised once is reported as anonymised and never
+masked again.
+
 Facts (which column ends the relationship, holds the last activity, the jurisdiction) come from the datasets'
 `facts:`; a workspace file `retention_facts.yml` may add to or override them:
 
@@ -13,6 +18,7 @@ Facts (which column ends the relationship, holds the last activity, the jurisdic
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import logging
@@ -25,13 +31,25 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import yaml
 
-from privet.fulfilment.erasure import ActionSet
-from privet.fulfilment.executor import StepRecord, StepState, apply_sets, distinct_count, joined, table_of
+from privet.fulfilment.erasure import ActionKind, ActionSet
+from privet.fulfilment.executor import (
+    Checkpoints,
+    StepRecord,
+    StepState,
+    apply_sets,
+    distinct_count,
+    joined,
+    table_of,
+)
 from privet.fulfilment.graph import build_graph
 from privet.fulfilment.ports import Column, Connector, ConnectorError, plain
+from privet.retention.journal import Anonymised
 from privet.retention.plan import RetentionPlan, Scope, plan_retention
-from privet.retention.report import RetentionReport, ScopeResult
+from privet.retention.report import RetentionReport, ScopeResult, reference
+from privet.store.database import Database
 from privet.store.holds import SqlHolds
+from privet.store.journal import SqlRetentionJournal
+from privet.store.session import unit_of_work
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -119,8 +137,9 @@ def sweep(rt: Runtime, conns: Mapping[str, Connector], system_errors: Mapping[st
                 live[key] = {}
     holds = SqlHolds(rt.db).active(rt.now())
     plan = plan_retention(rt.manifest, facts, as_of, holds, live=live).only(system)
+    journal = _journal(SqlRetentionJournal(rt.db), plan)
     if engine == "spark":
-        return Sweep(plan, _spark_report(plan, conns, system_errors))
+        return Sweep(plan, _journaled(rt, plan, _spark_report(plan, conns, system_errors, journal)))
 
     def read(scope: Scope) -> pa.Table:
         if scope.system not in conns:
@@ -129,12 +148,32 @@ def sweep(rt: Runtime, conns: Mapping[str, Connector], system_errors: Mapping[st
         return read_facts(conns[scope.system or ""], scope.collection, scope.columns)
 
     # Parents are read and evaluated before the collections following them, each collection once.
-    report, dues = run(plan, read, pick=pick)
-    return Sweep(plan, report, dues)
+    report, dues = run(plan, read, pick=pick, journal=journal)
+    return Sweep(plan, _journaled(rt, plan, report), dues)
 
 
-def _spark_report(plan: RetentionPlan, conns: Mapping[str, Connector],
-                  system_errors: Mapping[str, str]) -> RetentionReport:  # fmt: skip
+def _place(scope: Scope) -> tuple[str, str]:
+    """Where the journal files a collection's records: its system and the collection."""
+    return scope.system or "", scope.collection
+
+
+def _journal(journal: SqlRetentionJournal, plan: RetentionPlan) -> dict[str, pa.Array]:
+    """The keys of the records privet anonymised, as text, for every collection the plan evaluates (its context
+    too: a follower takes an anonymised parent record as ended)."""
+    import pyarrow as pa
+
+    found = journal.keys(_place(s) for s in plan.evaluation_order)
+    return {collection: pa.array(keys, pa.string()) for collection, keys in found.items()}
+
+
+def _journaled(rt: Runtime, plan: RetentionPlan, report: RetentionReport) -> RetentionReport:
+    """The report, with what the journal holds for the plan's collections (when, under which rule, which run)."""
+    summary = SqlRetentionJournal(rt.db).summary(_place(s) for s in plan.scopes)
+    return dataclasses.replace(report, anonymised=tuple(summary))
+
+
+def _spark_report(plan: RetentionPlan, conns: Mapping[str, Connector], system_errors: Mapping[str, str],
+                  journal: Mapping[str, pa.Array]) -> RetentionReport:  # fmt: skip
     from privet.engines import spark
 
     session = spark.local_session()
@@ -150,7 +189,7 @@ def _spark_report(plan: RetentionPlan, conns: Mapping[str, Connector],
             frames[scope.collection] = spark.read_collection(session, connector, scope.collection)
         except spark.SparkPlanError as exc:
             errors[scope.collection] = str(exc)
-    report = spark.sweep(plan, frames)
+    report = spark.sweep(plan, frames, journal=journal)
     results = tuple(ScopeResult(r.collection, error=errors[r.collection]) if r.collection in errors else r
                     for r in report.results)  # fmt: skip
     context = {r.collection: r for r in report.context}
@@ -230,11 +269,13 @@ def _carry_out(rt: Runtime, found: Sweep, conns: Mapping[str, Connector], run_id
     rows_changed: dict[str, int] = {}
     failed: dict[str, str] = {}
     manual: list[str] = []
+    journal = SqlRetentionJournal(rt.db)
     for d in dues:
         size = batch or conns[d.scope.system or ""].batch_records or max(1, d.count)
         for sets in d.batches(size):
             phase = batch_phase(sets)
-            outcome = apply_sets(run_id, sets, [d.scope.collection], graph, conns, rt.checkpoints,
+            checkpoints = JournalingCheckpoints(rt.checkpoints, journal, rt.db, d.scope, sets, run_id)
+            outcome = apply_sets(run_id, sets, [d.scope.collection], graph, conns, checkpoints,
                                  rt.settings.secret_key, rt.now(), phase=phase)  # fmt: skip
             manual += outcome.manual
             if outcome.failed:
@@ -251,6 +292,46 @@ def _carry_out(rt: Runtime, found: Sweep, conns: Mapping[str, Connector], run_id
         if failed:
             break
     return {"actions": actions_by_kind, "rows_changed": rows_changed, "failed": failed, "manual": manual[:100]}
+
+
+class JournalingCheckpoints:
+    """A retention batch's checkpoints: checkpointing the batch as done also journals the records it anonymised and
+    lets go of the records it deleted, in one transaction of privet's database.
+
+    The order: the executor commits the change in the company's system first, then this transaction writes the
+    journal and the checkpoint together. A crash between the two leaves the batch neither journaled nor
+    checkpointed, so the next run finds those records due and masks them once more (a keyed hash changes once
+    more): at worst a record masked twice, never one journaled that was not masked. The reverse order could
+    journal a record whose masking then failed, and it would never be anonymised."""
+
+    def __init__(self, checkpoints: Checkpoints, journal: SqlRetentionJournal, db: Database, scope: Scope,
+                 sets: Sequence[ActionSet], run_id: str) -> None:  # fmt: skip
+        self._checkpoints, self._journal, self._db = checkpoints, journal, db
+        self._scope, self._sets, self._run = scope, sets, run_id
+
+    def get(self, request_id: str, phase: str, collection: str) -> StepRecord | None:
+        return self._checkpoints.get(request_id, phase, collection)
+
+    def all(self, request_id: str) -> list[StepRecord]:
+        return self._checkpoints.all(request_id)
+
+    def put(self, record: StepRecord, at: dt.datetime) -> None:
+        if record.state not in (StepState.DONE, StepState.MANUAL) or record.collection != self._scope.collection:
+            self._checkpoints.put(record, at)  # failed: nothing was changed, nothing to journal
+            return
+        system, collection = _place(self._scope)
+        anonymised: dict[str, str] = {}  # key as text -> rule
+        deleted: list[str] = []
+        for one in self._sets:
+            if one.kind is ActionKind.MASK:  # one set per masking strategy, each with every key: journal each once
+                anonymised.update(dict.fromkeys(map(reference, plain(one.keys)), one.reason.source or ""))
+            elif one.kind is ActionKind.DELETE:
+                deleted += map(reference, plain(one.keys))
+        entries = [Anonymised(system, collection, key, rule, self._run, at) for key, rule in anonymised.items()]
+        with unit_of_work(self._db):
+            self._journal.record(entries)
+            self._journal.forget(system, collection, deleted)
+            self._checkpoints.put(record, at)
 
 
 def batch_phase(sets: Sequence[ActionSet]) -> str:

@@ -6,7 +6,8 @@ entry by a CASE over the lower-cased, stripped value (the rules' `matches`, as `
 person holds as a membership test; tallies as one aggregation with the smallest keys of each group. States,
 rules and missing facts use the local engine's codes, so the two agree row by row and tally by tally. A collection
 that follows its parent is a left join of its references to the parent's states, which a sweep persists while
-the collections following it are judged.
+the collections following it are judged. The journal of anonymised records (`retention.journal`) is a left join of
+the keys, as text, to the keys privet anonymised (broadcast: the journal of one collection is a list of keys).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Mapping
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -23,7 +25,7 @@ from privet.engines.retention import MISSING, NO_ENTRY, NO_JURISDICTION, STATES,
 from privet.engines.spark.frames import SparkPlanError, col
 from privet.fulfilment.ports import ConnectorError
 from privet.manifest.period import Period
-from privet.retention.follow import Followers
+from privet.retention.follow import ENDED, Followers
 from privet.retention.plan import RetentionPlan, Scope
 from privet.retention.report import RetentionReport, ScopeResult, Tally, assembled, sorted_tallies, unevaluated
 from privet.retention.rules import DATE_FACTS, EVENT_FACTS, CompiledRule, Fact, Missing, RetentionState
@@ -201,7 +203,7 @@ def _follow_states(scope: Scope, frame: DataFrame, parent: DataFrame | None) -> 
     index = {r.key: i for i, r in enumerate(scope.deciders)}
     codes = F.array(*(F.lit(index[r.key]) for r in follows.rules))
     found = F.col("pk").isNotNull()
-    due = F.col("pst").isin(int(S[RetentionState.DUE_DELETE]), int(S[RetentionState.DUE_ANONYMISE]))
+    due = F.col("pst").isin(*(int(S[st]) for st in ENDED))  # due, or anonymised already: the child's final action
     state = (
         F.when(~found, F.lit(int(S[RetentionState.UNDECIDABLE])))
         .when(due & F.col("held"), F.lit(int(S[RetentionState.HELD])))
@@ -221,11 +223,37 @@ def _follow_states(scope: Scope, frame: DataFrame, parent: DataFrame | None) -> 
     )
 
 
-def _states(scope: Scope, frame: DataFrame, as_of: dt.date, parent: DataFrame | None = None) -> DataFrame:
-    """k, st, dec, miss, lim, delete_on and o (restricted and not flagged by the system).
+def _anonymised(judged: DataFrame, journal: DataFrame | None) -> DataFrame:
+    """`retention.journal.settled` as columns: journaled records due to be anonymised or undecidable are anonymised,
+    without a missing fact (an undecidable record has no entry or day already)."""
+    if journal is None:
+        return judged
+    marks = F.broadcast(journal.select(F.col("jk")).distinct().withColumn("jr", F.lit(True)))
+    joined = judged.join(marks, judged["k"].cast("string") == marks["jk"], "left")
+    turn = F.coalesce(F.col("jr"), F.lit(False)) & F.col("st").isin(
+        int(S[RetentionState.DUE_ANONYMISE]), int(S[RetentionState.UNDECIDABLE])
+    )
+    settled = {"st": F.when(turn, F.lit(int(S[RetentionState.ANONYMISED]))).otherwise(F.col("st")).cast("int"),
+               "miss": F.when(turn, F.lit(None)).otherwise(F.col("miss")).cast("int")}  # fmt: skip
+    return joined.withColumns(settled).drop("jk", "jr")
+
+
+def journal_frame(spark: SparkSession, keys: pa.Array) -> DataFrame:
+    """The keys (as text) of a collection's records that privet anonymised, as a one-column DataFrame (jk)."""
+    return spark.createDataFrame(pa.table({"jk": keys.cast(pa.string())}))
+
+
+def _states(scope: Scope, frame: DataFrame, as_of: dt.date, parent: DataFrame | None = None,
+            journal: DataFrame | None = None) -> DataFrame:  # fmt: skip
+    """k, st, dec, miss, lim, delete_on and o (restricted and not flagged by the system), with the journal's
+    anonymised records settled (`journal`: their keys, as `journal_frame` makes them).
 
     Built in stages, each naming its columns, so that no expression is copied into every later one that reads
     it (a jurisdiction's CASE over hundreds of country codes would otherwise be repeated dozens of times)."""
+    return _anonymised(_judged(scope, frame, as_of, parent), journal)
+
+
+def _judged(scope: Scope, frame: DataFrame, as_of: dt.date, parent: DataFrame | None) -> DataFrame:
     if scope.follows is not None:
         return _follow_states(scope, frame, parent)
     _checked(scope, frame)
@@ -298,16 +326,20 @@ def _states(scope: Scope, frame: DataFrame, as_of: dt.date, parent: DataFrame | 
     )
 
 
-def states(scope: Scope, frame: DataFrame, as_of: dt.date, parent: DataFrame | None = None) -> DataFrame:
+def states(scope: Scope, frame: DataFrame, as_of: dt.date, parent: DataFrame | None = None,
+           journal: pa.Array | None = None) -> DataFrame:  # fmt: skip
     """Every record's state (k, st, dec, miss, lim, delete_on) with the local engine's codes, lazily. A scope that
-    follows a parent needs the parent's `states`."""
-    return _states(scope, frame, as_of, parent).drop("o", "ref")
+    follows a parent needs the parent's `states`; `journal` holds the keys, as text, of the records privet
+    anonymised."""
+    marks = journal_frame(frame.sparkSession, journal) if journal is not None else None
+    return _states(scope, frame, as_of, parent, marks).drop("o", "ref")
 
 
-def evaluate(scope: Scope, frame: DataFrame, as_of: dt.date, examples: int = 3,
-             parent: DataFrame | None = None) -> ScopeResult:  # fmt: skip
+def evaluate(scope: Scope, frame: DataFrame, as_of: dt.date, examples: int = 3, parent: DataFrame | None = None,
+             journal: pa.Array | None = None) -> ScopeResult:  # fmt: skip
     """Counts per state, deciding rule, missing fact and limitation entry, with the smallest keys as examples."""
-    return _tally(scope, _states(scope, frame, as_of, parent), examples)
+    marks = journal_frame(frame.sparkSession, journal) if journal is not None else None
+    return _tally(scope, _states(scope, frame, as_of, parent, marks), examples)
 
 
 def _tally(scope: Scope, judged: DataFrame, examples: int) -> ScopeResult:
@@ -337,8 +369,10 @@ def _kept(judged: DataFrame, held: list[DataFrame]) -> DataFrame:
     return joined.withColumn("st", state.cast("int")).drop("guard")
 
 
-def sweep(plan: RetentionPlan, tables: Mapping[str, DataFrame], examples: int = 3) -> RetentionReport:
+def sweep(plan: RetentionPlan, tables: Mapping[str, DataFrame], examples: int = 3,
+          journal: Mapping[str, pa.Array] | None = None) -> RetentionReport:  # fmt: skip
     """The report of a plan over collections already opened as DataFrames; absent collections are reported.
+    `journal` holds the keys, as text, of the records privet anonymised, per collection (`retention.journal`).
 
     Parents come before the collections following them, and their states are persisted (computed once). A
     parent's tally waits until every follower is judged: a due record that a held follower record belongs to is
@@ -366,7 +400,9 @@ def sweep(plan: RetentionPlan, tables: Mapping[str, DataFrame], examples: int = 
                     raise RetentionEngineError(unevaluated(parent, why))
                 if key not in tables:
                     raise ConnectorError("not read")
-                judged = _states(scope, tables[key], plan.as_of, up)
+                keys = (journal or {}).get(key)
+                marks = journal_frame(tables[key].sparkSession, keys) if keys is not None else None
+                judged = _states(scope, tables[key], plan.as_of, up, marks)
             except (ConnectorError, RetentionEngineError) as exc:
                 results[key] = ScopeResult(key, error=str(exc))
                 if parent is not None:

@@ -207,3 +207,20 @@ def test_an_appealed_request_counts_by_its_first_answer() -> None:
     r = dataclasses.replace(r, responded_at=at("2024-03-11"), response_state=State.DENIED)
     f = request_metrics([r], 2024).figures(Right.DELETION)
     assert (f.denied, f.appeals_received, f.appeals_decided, f.median_days) == (1, 1, 1, 10.0)
+
+
+@pytest.mark.parametrize("now", [State.IN_PROGRESS, State.FULFILLED])
+def test_a_reversed_appeal_counts_by_the_first_answer_and_as_a_decided_appeal(now: State) -> None:
+    import dataclasses
+
+    r = req("a1", Right.DELETION, now, at("2024-03-01"), at("2024-05-01") if now is State.FULFILLED else None, "us-va")
+    r = dataclasses.replace(r, responded_at=at("2024-03-11"), response_state=State.DENIED, appeal_outcome="reversed")
+    f = request_metrics([r], 2024).figures(Right.DELETION)
+    assert (f.denied, f.complied_in_whole, f.pending, f.appeals_received, f.appeals_decided, f.median_days) == (
+        1,
+        0,
+        0,
+        1,
+        1,
+        10.0,
+    )

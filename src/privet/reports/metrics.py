@@ -108,10 +108,12 @@ class _Tally:
     def add(self, request: Request, days: int | None) -> None:
         self.received += 1
         state = request.state
-        if state in (State.APPEALED, State.APPEAL_DECIDED) and request.response_state is not None:
-            # The first answer is known: count it, and the appeal besides.
+        appealed = state in (State.APPEALED, State.APPEAL_DECIDED) or request.appeal_outcome is not None
+        if appealed and request.response_state is not None:
+            # The first answer is known: count it, and the appeal besides (a reversed appeal has the request
+            # worked again, so its state is then in progress or fulfilled, its appeal decided).
             self.appealed += 1
-            self.decided += state is State.APPEAL_DECIDED
+            self.decided += state is State.APPEAL_DECIDED or request.appeal_outcome is not None
             state = request.response_state
         if state is State.FULFILLED:
             self.whole += 1

@@ -268,4 +268,5 @@ def test_a_correction_of_an_encrypted_field_is_stored_sealed_and_logged_blind(
     logged = [e.payload for e in rt.audit.entries(f"request:{r.request_id}") if e.action == "corrected"]
     assert logged == [{"changes": [{"field": "crm.customers.phone", "rows": 1, "before": ["(encrypted)"],
                                     "after": "(encrypted)"}]}]  # fmt: skip
-    assert "9999" not in str(list(rt.audit.entries()))
+    # What entries say (not their chain hashes: hex digits may spell 9999 by chance, as a CI run once found).
+    assert "9999" not in str([(e.actor, e.action, e.payload) for e in rt.audit.entries()])

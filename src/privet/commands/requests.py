@@ -20,7 +20,7 @@ from privet.commands.common import (
     workspace,
 )
 from privet.law.vocabulary import Right
-from privet.requests.agents import Document
+from privet.requests.agents import AgentOutcome, Document
 from privet.requests.lifecycle import AppealOutcome, Event, EventKind, RequestError
 from privet.requests.model import REQUEST_KINDS, Agent, Channel, Request, Requester
 
@@ -367,7 +367,7 @@ def agent_review(
             out.print(f"  {reason}", markup=False)
         for cite in done.review.cites:
             out.print(f"  rule: {cite}" + (" (inferred)" if done.review.inferred else ""), markup=False)
-        if done.review.outcome.value == "needs_person_confirmation":
+        if done.review.outcome is AgentOutcome.NEEDS_PERSON_CONFIRMATION:
             out.print("  the person was asked to confirm (privet outbox)" if done.asked_person else
                       "  the person has no email address: ask them to confirm another way, then review again with "
                       "--person-confirmed", markup=False)  # fmt: skip
@@ -421,7 +421,7 @@ def outbox(
     send: Annotated[bool, typer.Option("--send", help="Send what is queued now, via the [mail] SMTP server.")] = False,
 ) -> None:
     """Messages to people. Without SMTP settings nothing is mailed: read them here (codes included) and pass them on."""
-    from privet.requests.messages import without_code
+    from privet.requests.messages import shown_to_staff
 
     with workspace(ws) as rt:
         mailing = rt.settings.mail.configured
@@ -442,10 +442,7 @@ def outbox(
         for m in items:
             out.print(f"{m.created_at.isoformat()} [{m.status}] {m.kind} to {m.to}: {m.subject}", markup=False)
             if full:
-                # With mail delivery a code reaches the person by mail only; staff never need to see it. Without
-                # any, staff are the delivery, so a queued code is shown. A sent code is blanked in the store.
-                body = without_code(m.kind, m.body, None)[0] if mailing else m.body
-                out.print(body + "\n", markup=False)
+                out.print(shown_to_staff(m.kind, m.body, mailing) + "\n", markup=False)
 
 
 @audit_app.command("verify")

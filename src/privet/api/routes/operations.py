@@ -16,7 +16,7 @@ from privet.api.roles import Scope
 from privet.audit import verify_chain
 from privet.law.vocabulary import Right
 from privet.reports.metrics import request_metrics
-from privet.requests.messages import without_code
+from privet.requests.messages import shown_to_staff
 from privet.requests.model import REQUEST_KINDS
 
 router = APIRouter(prefix="/api/v1", tags=["operations"])
@@ -87,11 +87,10 @@ def outbox(
     items = rt.outbox.for_request(request_id) if request_id else rt.outbox.all()
     if status:
         items = [m for m in items if m.status == status]
-    # With mail delivery, a one-time code goes to the person only; without, staff pass it on (see privet outbox).
     mailing = rt.settings.mail.configured
     return OutboxOut(items=[
         OutboxItemOut(message_id=m.message_id, request_id=m.request_id, kind=m.kind, to=m.to, subject=m.subject,
-                      body=without_code(m.kind, m.body, None)[0] if mailing else m.body, language=m.language,
+                      body=shown_to_staff(m.kind, m.body, mailing), language=m.language,
                       status=m.status, attempts=m.attempts,
                       last_error=m.last_error, created_at=m.created_at)
         for m in items[-limit:]

@@ -2,14 +2,14 @@
 
     .venv/bin/python bench/retention.py [--records 10000000] [--apply-records 1000000] [--batch 50000]
 
-The records are accounts (accounts_db.users) governed by two rules of examples/anker (relationship and purpose,
-13 limitation entries by jurisdiction, two months of grace), with integer keys, a dictionary-encoded
-jurisdiction, 1 % open claims and a legal hold on one person. Planning is `evaluate_table` on an in-memory Arrow
-table (counts per state, rule and limitation entry, with example keys), best of three. Applying runs on a SQLite
-company database of --apply-records rows exactly as `privet retention apply` does: read the facts, evaluate, take
-the due keys, and hand batches of actions to the fulfilment executor with a checkpoint per batch in a SQLite
-privet database. Its rate is records swept per second (every record read and judged, whether or not it changes),
-the same measure as planning; the rows changed per second are printed too.
+The records are accounts (accounts_db.users) governed by two rules of examples/anker (relationship and purpose, 13
+limitation entries by jurisdiction, two months of grace), with integer keys, a dictionary-encoded jurisdiction, 1 %
+open claims and a legal hold on one person. Planning is `evaluate_table` on an in-memory Arrow table (counts per
+state, rule and limitation entry, with example keys), best of three. Applying runs on a SQLite company database of
+--apply-records rows exactly as `privet retention apply` does: read the facts, evaluate, take the due keys, and
+hand batches of actions to the fulfilment executor with a checkpoint (and the journal of anonymised records) per
+batch in a SQLite privet database. Its rate is records swept per second (every record read and judged, whether or
+not it changes), the same measure as planning; the rows changed per second are printed too.
 """
 
 from __future__ import annotations
@@ -40,9 +40,10 @@ from privet.fulfilment.ports import Column, ColumnType  # noqa: E402
 from privet.manifest.model import Manifest  # noqa: E402
 from privet.retention import Hold, HoldScope, RetentionState, Scope, plan_retention  # noqa: E402
 from privet.store import migrate, open_database  # noqa: E402
+from privet.store.journal import SqlRetentionJournal  # noqa: E402
 from privet.store.requests import SqlCheckpoints  # noqa: E402
 from privet.workspace.manifest_files import load_manifest  # noqa: E402
-from privet.workspace.retention import batch_phase  # noqa: E402
+from privet.workspace.retention import JournalingCheckpoints, batch_phase  # noqa: E402
 
 AS_OF = dt.date(2025, 6, 30)
 NOW = dt.datetime(2025, 6, 30, 12, tzinfo=dt.UTC)
@@ -99,13 +100,15 @@ def measure_apply(label: str, manifest: Manifest, scope: Scope, records: int, ba
         privet_db = open_database(f"sqlite:///{folder / 'privet.db'}")
         migrate(privet_db.engine)
         checkpoints = SqlCheckpoints(privet_db)
+        journal = SqlRetentionJournal(privet_db)  # as `privet retention apply`: read, then written per batch
+        journaled = journal.keys([(scope.system or "", scope.collection)]).get(scope.collection)
         graph = build_graph(manifest.datasets)
         connector = SqlConnector("anker_account", f"sqlite:///{folder / 'company.db'}")
         key = hashlib.sha256(b"bench").digest()
         started = time.perf_counter()
         facts = read_facts(connector, scope.collection, scope.columns)
         read_s = time.perf_counter() - started
-        _, found = assess(scope, facts, AS_OF)
+        _, found = assess(scope, facts, AS_OF, journal=journaled)
         due_s = time.perf_counter() - started - read_s
         changed, making, executing = 0, 0.0, 0.0
         batches = found.batches(batch)
@@ -117,8 +120,10 @@ def measure_apply(label: str, manifest: Manifest, scope: Scope, records: int, ba
                 break
             clock = time.perf_counter()
             phase = batch_phase(sets)
+            journaling = JournalingCheckpoints(checkpoints, journal, privet_db, scope, sets, "retention-bench",
+                                               journaled)  # fmt: skip
             outcome = apply_sets("retention-bench", sets, [scope.collection], graph, {"anker_account": connector},
-                                 checkpoints, key, NOW, phase=phase)  # fmt: skip
+                                 journaling, key, NOW, phase=phase)  # fmt: skip
             assert not outcome.failed, outcome.failed
             changed += sum(outcome.done.values())
             executing += time.perf_counter() - clock
@@ -156,6 +161,8 @@ def measure_lake(manifest: Manifest, scope: Scope, records: int, batch: int | No
         privet_db = open_database(f"sqlite:///{folder / 'privet.db'}")
         migrate(privet_db.engine)
         checkpoints = SqlCheckpoints(privet_db)
+        journal = SqlRetentionJournal(privet_db)  # as `privet retention apply`: read, then written per batch
+        journaled = journal.keys([(scope.system or "", scope.collection)]).get(scope.collection)
         graph = build_graph(manifest.datasets)
         connector = FilesConnector("anker_account", folder / "lake")
         key = hashlib.sha256(b"bench").digest()
@@ -166,13 +173,16 @@ def measure_lake(manifest: Manifest, scope: Scope, records: int, batch: int | No
         plan_s, _ = best_of(3, plan)
         started = time.perf_counter()
         facts = read_facts(connector, scope.collection, scope.columns)
-        _, found = assess(scope, facts, AS_OF)  # what `privet retention apply` does: report and pick at once
+        # What `privet retention apply` does: report and pick at once, the journal applied.
+        _, found = assess(scope, facts, AS_OF, journal=journaled)
         changed, steps = 0, 0
         # As `privet retention apply` does: the lake's own batch size (the whole run) unless one is given.
         for sets in found.batches(batch or connector.batch_records or max(1, found.count)):
             phase = batch_phase(sets)
+            journaling = JournalingCheckpoints(checkpoints, journal, privet_db, scope, sets, "retention-lake",
+                                               journaled)  # fmt: skip
             outcome = apply_sets("retention-lake", sets, [scope.collection], graph, {"anker_account": connector},
-                                 checkpoints, key, NOW, phase=phase)  # fmt: skip
+                                 journaling, key, NOW, phase=phase)  # fmt: skip
             assert not outcome.failed, outcome.failed
             changed += sum(outcome.done.values())
             steps += 1

@@ -115,6 +115,7 @@ class Sweep:
     plan: RetentionPlan
     report: RetentionReport
     dues: dict[str, Due] = field(default_factory=dict)  # collection -> what to carry out (when picked)
+    journal: dict[str, pa.Array] = field(default_factory=dict)  # collection -> the keys privet anonymised (as read)
 
 
 def sweep(rt: Runtime, conns: Mapping[str, Connector], system_errors: Mapping[str, str], as_of: dt.date,
@@ -139,7 +140,7 @@ def sweep(rt: Runtime, conns: Mapping[str, Connector], system_errors: Mapping[st
     plan = plan_retention(rt.manifest, facts, as_of, holds, live=live).only(system)
     journal = _journal(SqlRetentionJournal(rt.db), plan)
     if engine == "spark":
-        return Sweep(plan, _journaled(rt, plan, _spark_report(plan, conns, system_errors, journal)))
+        return Sweep(plan, _journaled(rt, plan, _spark_report(plan, conns, system_errors, journal)), {}, journal)
 
     def read(scope: Scope) -> pa.Table:
         if scope.system not in conns:
@@ -149,7 +150,7 @@ def sweep(rt: Runtime, conns: Mapping[str, Connector], system_errors: Mapping[st
 
     # Parents are read and evaluated before the collections following them, each collection once.
     report, dues = run(plan, read, pick=pick, journal=journal)
-    return Sweep(plan, _journaled(rt, plan, report), dues)
+    return Sweep(plan, _journaled(rt, plan, report), dues, journal)
 
 
 def _place(scope: Scope) -> tuple[str, str]:
@@ -274,7 +275,8 @@ def _carry_out(rt: Runtime, found: Sweep, conns: Mapping[str, Connector], run_id
         size = batch or conns[d.scope.system or ""].batch_records or max(1, d.count)
         for sets in d.batches(size):
             phase = batch_phase(sets)
-            checkpoints = JournalingCheckpoints(rt.checkpoints, journal, rt.db, d.scope, sets, run_id)
+            checkpoints = JournalingCheckpoints(rt.checkpoints, journal, rt.db, d.scope, sets, run_id,
+                                                found.journal.get(d.scope.collection))  # fmt: skip
             outcome = apply_sets(run_id, sets, [d.scope.collection], graph, conns, checkpoints,
                                  rt.settings.secret_key, rt.now(), phase=phase)  # fmt: skip
             manual += outcome.manual
@@ -302,12 +304,16 @@ class JournalingCheckpoints:
     journal and the checkpoint together. A crash between the two leaves the batch neither journaled nor
     checkpointed, so the next run finds those records due and masks them once more (a keyed hash changes once
     more): at worst a record masked twice, never one journaled that was not masked. The reverse order could
-    journal a record whose masking then failed, and it would never be anonymised."""
+    journal a record whose masking then failed, and it would never be anonymised.
+
+    `journaled` is the collection's journal as the sweep read it: only deleted records it names are looked for in
+    the journal, so a run that deletes millions of records the journal never held costs it nothing."""
 
     def __init__(self, checkpoints: Checkpoints, journal: SqlRetentionJournal, db: Database, scope: Scope,
-                 sets: Sequence[ActionSet], run_id: str) -> None:  # fmt: skip
+                 sets: Sequence[ActionSet], run_id: str, journaled: pa.Array | None) -> None:  # fmt: skip
         self._checkpoints, self._journal, self._db = checkpoints, journal, db
         self._scope, self._sets, self._run = scope, sets, run_id
+        self._journaled = journaled
 
     def get(self, request_id: str, phase: str, collection: str) -> StepRecord | None:
         return self._checkpoints.get(request_id, phase, collection)
@@ -326,12 +332,23 @@ class JournalingCheckpoints:
             if one.kind is ActionKind.MASK:  # one set per masking strategy, each with every key: journal each once
                 anonymised.update(dict.fromkeys(map(reference, plain(one.keys)), one.reason.source or ""))
             elif one.kind is ActionKind.DELETE:
-                deleted += map(reference, plain(one.keys))
+                deleted += self._journaled_of(one.keys)
         entries = [Anonymised(system, collection, key, rule, self._run, at) for key, rule in anonymised.items()]
         with unit_of_work(self._db):
             self._journal.record(entries)
             self._journal.forget(system, collection, deleted)
             self._checkpoints.put(record, at)
+
+    def _journaled_of(self, keys: Sequence[Any]) -> list[str]:
+        """The keys (as text) of deleted records that the journal names: one vectorised membership test."""
+        if self._journaled is None or not len(self._journaled):
+            return []
+        import pyarrow as pa
+
+        from privet.engines.retention import journaled
+
+        array = pa.array(keys if isinstance(keys, np.ndarray) else plain(keys))
+        return [reference(k) for k in array.filter(pa.array(journaled(array, self._journaled))).to_pylist()]
 
 
 def batch_phase(sets: Sequence[ActionSet]) -> str:
